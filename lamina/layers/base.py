@@ -1,0 +1,457 @@
+"""The `Layer` base class: weights, building, calling, config.
+
+A layer is written the Keras way:
+
+    class Linear(Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+        def build(self, input_shape):                # input_shape: (batch, ..., features)
+            self.w = self.add_weight(shape=(input_shape[-1], self.units))
+        def call(self, inputs):                      # [batch, ..., features] -> [batch, ..., units]
+            return inputs @ self.w
+
+Calling a layer on arrays runs it eagerly; on symbolic tensors (`Input`) it
+records a node for the functional API. Inside `Model.stateless_call` the same
+code runs as a pure function of the weights (see `lamina.backend.variables`).
+"""
+
+import inspect
+import re
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.backend import config
+from lamina.backend.variables import Variable, current_scope
+from lamina.layers import symbolic
+
+_name_counts = {}
+_context = threading.local()
+
+
+def reset_name_counters():
+    _name_counts.clear()
+
+
+def to_snake_case(name):
+    """'BatchNormalization' -> 'batch_normalization', 'ReLU' -> 're_lu'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base):
+    """'dense', then 'dense_1', 'dense_2', ... like Keras."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def current_training():
+    """The `training` flag of the innermost layer call in progress (None outside calls)."""
+    return getattr(_context, "training", None)
+
+
+class _TrainingContext:
+    def __init__(self, training):
+        self.training = training
+
+    def __enter__(self):
+        self.saved = getattr(_context, "training", None)
+        _context.training = self.training
+
+    def __exit__(self, *exc):
+        _context.training = self.saved
+
+
+class InputSpec:
+    """What a layer accepts: rank bounds and fixed sizes of some axes.
+
+    Args:
+        ndim / min_ndim / max_ndim: exact / minimum / maximum rank.
+        axes: {axis: size}, e.g. {-1: 8} for 8 input features.
+        dtype: required dtype name, or None.
+    """
+
+    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None, shape=None):
+        self.ndim = len(shape) if shape is not None else ndim
+        self.min_ndim = min_ndim
+        self.max_ndim = max_ndim
+        self.axes = dict(axes or {})
+        self.dtype = dtype
+        self.shape = tuple(shape) if shape is not None else None
+        if shape is not None:
+            self.axes.update({i: d for i, d in enumerate(shape) if d is not None and i > 0})
+
+    def check(self, layer, shape, index=0):
+        """Raise a ValueError naming `layer` if `shape` does not fit."""
+        where = f"Layer '{layer.name}' ({type(layer).__name__})"
+        got = f"received input {index} with shape {_fmt(shape)}"
+        rank = len(shape)
+        if self.ndim is not None and rank != self.ndim:
+            raise ValueError(f"{where} expects inputs of rank {self.ndim}, but {got}.")
+        if self.min_ndim is not None and rank < self.min_ndim:
+            raise ValueError(f"{where} expects inputs of rank >= {self.min_ndim}, but {got}.")
+        if self.max_ndim is not None and rank > self.max_ndim:
+            raise ValueError(f"{where} expects inputs of rank <= {self.max_ndim}, but {got}.")
+        for axis, size in self.axes.items():
+            if size is None or -rank > axis or axis >= rank:
+                continue
+            if shape[axis] is not None and shape[axis] != size:
+                what = "features (last axis)" if axis in (-1, rank - 1) else f"entries on axis {axis}"
+                raise ValueError(f"{where} expects inputs with {size} {what}, but {got}.")
+
+
+def _fmt(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _shape_of(x):
+    return tuple(x.shape)
+
+
+def _shapes(tree):
+    """Shapes of the array leaves of `tree`, in the same structure."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=symbolic.is_symbolic)
+    shapes = [_shape_of(x) if hasattr(x, "shape") else x for x in leaves]
+    if treedef == jax.tree_util.tree_structure(0):
+        return shapes[0]
+    # shapes are tuples, which tree_unflatten would treat as nodes: box them, then unbox.
+    boxed = jax.tree_util.tree_unflatten(treedef, [_ShapeLeaf(s) for s in shapes])
+    return jax.tree_util.tree_map(lambda b: b.shape, boxed, is_leaf=lambda b: isinstance(b, _ShapeLeaf))
+
+
+class _ShapeLeaf:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+_signature_cache = {}
+
+
+def _call_accepts(layer, name):
+    """Whether `type(layer).call` takes the keyword `name` (cached per class)."""
+    key = (type(layer), name)
+    if key not in _signature_cache:
+        try:
+            params = inspect.signature(layer.call).parameters
+            _signature_cache[key] = name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        except (TypeError, ValueError):
+            _signature_cache[key] = False
+    return _signature_cache[key]
+
+
+def _to_array(x, dtype):
+    """Arrays and array-likes -> jax arrays; floats cast to the layer's dtype."""
+    if isinstance(x, Variable):
+        x = x.value
+    if isinstance(x, (np.ndarray, jax.Array, list, float, int, np.generic)) or hasattr(x, "__array__"):
+        if isinstance(x, (bool, str)) or x is None:
+            return x
+        arr = jnp.asarray(x)
+        if jnp.issubdtype(arr.dtype, jnp.floating) and arr.dtype != dtype:
+            arr = arr.astype(dtype)
+        return arr
+    return x
+
+
+class Layer:
+    """Base class of all layers (and of `Model`).
+
+    Args:
+        name: unique name; default from the class name (`dense`, `dense_1`, ...).
+        trainable: False freezes the layer's weights.
+        dtype: weight and compute dtype (default floatx()).
+        input_shape / input_dim / batch_size / batch_input_shape: on a first
+            layer of a `Sequential`, declare the input like Keras 2 scripts do.
+        activity_regularizer: callable on the layer's output added to the loss.
+    """
+
+    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
+                 batch_size=None, batch_input_shape=None, activity_regularizer=None, input_length=None,
+                 **kwargs):
+        kwargs.pop("autocast", None)
+        if kwargs:
+            bad = ", ".join(sorted(kwargs))
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s): {bad}.")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        self._own_variables = []
+        self._eager_losses = []
+        self._inbound_nodes = []
+        self._output_shapes = None
+        if activity_regularizer is not None:
+            from lamina import regularizers
+
+            activity_regularizer = regularizers.get(activity_regularizer)
+        self.activity_regularizer = activity_regularizer
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,) if input_length is None else (input_length, input_dim)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            if isinstance(input_shape, int):
+                input_shape = (input_shape,)
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        else:
+            self._batch_input_shape = None
+
+    # ----- weights -------------------------------------------------------------
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None, **unused):
+        """Create a weight of `shape` owned by this layer and return its `Variable`."""
+        from lamina import constraints, initializers, regularizers
+
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = config.standardize_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
+        init = initializers.get(initializer)
+        with jax.ensure_compile_time_eval():
+            value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
+            value = jnp.asarray(value, dtype)
+        name = name or f"variable_{len(self._own_variables)}"
+        var = Variable(value, name=name, trainable=trainable, dtype=dtype,
+                       regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
+        var.path = f"{self.name}/{name}"
+        self._own_variables.append(var)
+        return var
+
+    def _sublayers(self):
+        """Layers held in attributes (directly, or in lists, tuples and dicts), in order."""
+        found, seen = [], set()
+
+        def visit(obj):
+            if isinstance(obj, Layer):
+                if id(obj) not in seen and obj is not self:
+                    seen.add(id(obj))
+                    found.append(obj)
+            elif isinstance(obj, (list, tuple)):
+                for item in obj:
+                    visit(item)
+            elif isinstance(obj, dict):
+                for item in obj.values():
+                    visit(item)
+
+        for key, value in vars(self).items():
+            if not key.startswith("_inbound") and key != "_outbound":
+                visit(value)
+        return found
+
+    @property
+    def layers(self):
+        return self._sublayers()
+
+    def _ordered_own(self):
+        declared = [v for v in self._own_variables if v.trainable]
+        return declared + [v for v in self._own_variables if not v.trainable]
+
+    def _collect(self, pick):
+        out, seen = [], set()
+        for v in pick(self):
+            if v.uid not in seen:
+                seen.add(v.uid)
+                out.append(v)
+        return out
+
+    @property
+    def weights(self):
+        """All weights: own (trainable-declared first), then sublayers', without duplicates."""
+        return self._collect(lambda layer: layer._ordered_own() + [w for sub in layer._sublayers() for w in sub.weights])
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return self._collect(
+            lambda layer: [v for v in layer._ordered_own() if v.trainable]
+            + [w for sub in layer._sublayers() for w in sub.trainable_weights]
+        )
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {v.uid for v in self.trainable_weights}
+        return [v for v in self.weights if v.uid not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for sub in self._sublayers():
+            sub.trainable = value
+
+    def get_weights(self):
+        """The weights' values as a list of NumPy arrays (order of `weights`)."""
+        return [np.asarray(v.value) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set all weights from a list of arrays; count and shapes are checked first."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            names = ", ".join(v.path for v in own)
+            raise ValueError(
+                f"Layer '{self.name}' has {len(own)} weights ({names}) but set_weights received "
+                f"{len(weights)} arrays."
+            )
+        for var, value in zip(own, weights):
+            shape = tuple(np.shape(value))
+            if shape != var.shape:
+                raise ValueError(
+                    f"Layer '{self.name}': weight '{var.path}' has shape {var.shape} but set_weights "
+                    f"received an array of shape {shape}."
+                )
+        for var, value in zip(own, weights):
+            var.assign(np.asarray(value))
+
+    def count_params(self):
+        """Number of scalars in all weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so it has no weights to count. Call it on "
+                "data or on an `Input`, or call `build(input_shape)` first."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    # ----- losses ----------------------------------------------------------------
+
+    def add_loss(self, loss):
+        """Add a scalar to the training loss (e.g. an activity penalty) from inside `call`."""
+        scope = current_scope()
+        if scope is not None:
+            scope.losses.append(loss)
+        else:
+            self._eager_losses.append(loss)
+
+    @property
+    def losses(self):
+        """Losses added during the last eager call plus the weight regularization penalties."""
+        found = list(self._eager_losses)
+        for sub in self._sublayers():
+            found.extend(sub._eager_losses)
+        found.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
+        return found
+
+    # ----- building and calling ------------------------------------------------------
+
+    def build(self, input_shape):
+        """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def _maybe_build(self, shapes):
+        if self.built:
+            return
+        self.build(shapes)
+        self.built = True
+
+    def _check_inputs(self, inputs):
+        if self.input_spec is None:
+            return
+        specs = self.input_spec if isinstance(self.input_spec, (list, tuple)) else [self.input_spec]
+        arrays = [x for x in jax.tree_util.tree_leaves(inputs, is_leaf=symbolic.is_symbolic) if hasattr(x, "shape")]
+        for i, (spec, x) in enumerate(zip(specs, arrays)):
+            if spec is not None:
+                spec.check(self, tuple(x.shape), i)
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        if symbolic.any_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        args = jax.tree_util.tree_map(lambda x: _to_array(x, self.dtype), args, is_leaf=lambda x: isinstance(x, Variable))
+        inputs = args[0]
+        self._maybe_build(_shapes(inputs))
+        self._check_inputs(inputs)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = current_training()
+        if _call_accepts(self, "training"):
+            kwargs["training"] = bool(training) if training is not None else False
+        if "mask" in kwargs and not _call_accepts(self, "mask"):
+            del kwargs["mask"]
+        if current_scope() is None:
+            self._eager_losses = []
+        with _TrainingContext(bool(training) if training is not None else None):
+            outputs = self.call(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            for out in jax.tree_util.tree_leaves(outputs):
+                self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        return outputs
+
+    def _symbolic_call(self, args, kwargs):
+        inputs = args[0]
+        self._check_inputs(inputs)
+        if not self.built:
+            self._maybe_build(_shapes(inputs))
+            self._check_inputs(inputs)
+        outputs = symbolic.compute_output_spec(self.__call__, args, kwargs)
+        node = symbolic.Node(self, args, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        self._output_shapes = jax.tree_util.tree_map(lambda t: t.shape, outputs, is_leaf=symbolic.is_symbolic)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape(s) for an input of `input_shape` (traced, no compute)."""
+        spec = symbolic.KerasTensor(input_shape, self.dtype)
+        out = symbolic.compute_output_spec(self.__call__, (spec,), {})
+        return jax.tree_util.tree_map(lambda t: t.shape, out, is_leaf=symbolic.is_symbolic)
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's only call in a functional graph."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has not been called on a symbolic input.")
+        return self._inbound_nodes[-1].outputs
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has not been called on a symbolic input.")
+        node = self._inbound_nodes[-1]
+        return node.args[0]
+
+    @property
+    def output_shape(self):
+        if self._output_shapes is None:
+            raise AttributeError(f"Layer '{self.name}' has no known output shape yet (it was never called).")
+        return self._output_shapes
+
+    # ----- config -------------------------------------------------------------------
+
+    def get_config(self):
+        """The constructor arguments as a JSON-friendly dict (extend in subclasses)."""
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            cfg["batch_input_shape"] = list(self._batch_input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", {}).get("name")
+        if "batch_shape" in config and "batch_input_shape" not in config:
+            config["batch_input_shape"] = config.pop("batch_shape")
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,63 @@
+"""`InputLayer` and `Input`: where a functional graph or Sequential model starts."""
+
+from lamina.backend import config
+from lamina.layers import symbolic
+from lamina.layers.base import Layer
+
+
+class InputLayer(Layer):
+    """Declares the input of a model: `shape` without the batch axis, or `batch_shape` with it.
+
+    Accepts Keras 2 spellings too (`input_shape=`, `batch_input_shape=`).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 input_shape=None, batch_input_shape=None, sparse=None, input_tensor=None, **kwargs):
+        shape = shape if shape is not None else input_shape
+        batch_shape = batch_shape if batch_shape is not None else batch_input_shape
+        if shape is None and batch_shape is None:
+            raise ValueError("InputLayer: give `shape` (without the batch axis), e.g. shape=(8,).")
+        if shape is not None and batch_shape is not None:
+            raise ValueError("InputLayer: give `shape` or `batch_shape`, not both.")
+        if batch_shape is None:
+            if isinstance(shape, int):
+                shape = (shape,)
+            batch_shape = (batch_size,) + tuple(shape)
+        for d in batch_shape:
+            if d is not None and (not isinstance(d, int) or d <= 0):
+                raise ValueError(f"InputLayer: every dimension must be a positive int or None, got {tuple(batch_shape)}.")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.dtype = config.standardize_dtype(dtype)
+        self.batch_shape = tuple(batch_shape)
+        self._batch_input_shape = self.batch_shape
+        self.built = True
+        tensor = symbolic.KerasTensor(self.batch_shape, self.dtype, name=self.name)
+        self._inbound_nodes.append(symbolic.Node(self, (), {}, tensor))
+        self._output_shapes = self.batch_shape
+
+    @property
+    def output(self):
+        return self._inbound_nodes[0].outputs
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("sparse", None)
+        config.pop("ragged", None)
+        if "batch_input_shape" in config:
+            config["batch_shape"] = config.pop("batch_input_shape")
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", {}).get("name")
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """A symbolic input tensor: `Input(shape=(8,))` stands for a batch of 8-feature rows."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape, **kwargs).output
