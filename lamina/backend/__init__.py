@@ -27,3 +27,37 @@ def device_info():
     import jax
 
     return [str(d) for d in jax.devices()]
+
+
+def enable_compilation_cache(path=None):
+    """Use JAX's persistent compilation cache so re-running a script skips XLA compilation.
+
+    Default folder: `$LAMINA_COMPILATION_CACHE_DIR`, else `~/.cache/lamina/jax`.
+    Called on `import lamina` unless `LAMINA_COMPILATION_CACHE=0` or JAX's own
+    cache directory is already configured.
+    """
+    import os
+
+    import jax
+
+    path = path or os.environ.get("LAMINA_COMPILATION_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "lamina", "jax")
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+def _auto_enable_cache():
+    import os
+
+    import jax
+
+    if os.environ.get("LAMINA_COMPILATION_CACHE", "1") == "0":
+        return
+    if jax.config.jax_compilation_cache_dir and not os.environ.get("LAMINA_COMPILATION_CACHE_DIR"):
+        return
+    enable_compilation_cache()
+
+
+_auto_enable_cache()

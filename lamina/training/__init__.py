@@ -1,0 +1,1 @@
+"""The training engine: compile / fit / evaluate / predict over a compiled loop."""

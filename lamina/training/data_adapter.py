@@ -1,0 +1,176 @@
+"""Turn user data (arrays, frames, lists, dicts, generators, PyDataset) into what the engine runs on.
+
+In-memory data becomes an `ArrayData`: x, y and sample weights as pytrees of
+NumPy arrays with a common first axis. Generators and `PyDataset` objects
+become a `StreamData` that yields batches. All checks here run on the host,
+before any compute, and name what is wrong.
+"""
+
+import numpy as np
+import jax
+
+
+def _is_frame(x):
+    mod = type(x).__module__
+    return mod.startswith("pandas") and hasattr(x, "to_numpy")
+
+
+def to_numpy_tree(x, what):
+    """Arrays, pandas frames/series, lists -> NumPy; lists/tuples/dicts of those -> the same structure."""
+    if x is None:
+        return None
+    if _is_frame(x):
+        return x.to_numpy()
+    if isinstance(x, dict):
+        return {k: to_numpy_tree(v, f"{what}['{k}']") for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        if len(x) and all(isinstance(e, (np.ndarray, jax.Array, dict)) or _is_frame(e) for e in x):
+            return [to_numpy_tree(e, f"{what}[{i}]") for i, e in enumerate(x)]
+        arr = np.asarray(x)
+        if arr.dtype == object:
+            raise ValueError(f"{what}: could not turn the nested list into a rectangular array.")
+        return arr
+    if isinstance(x, (np.ndarray, jax.Array)) or hasattr(x, "__array__"):
+        arr = np.asarray(x)
+        if arr.dtype == object:
+            raise ValueError(f"{what}: arrays of Python objects are not supported; convert to numbers first.")
+        return arr
+    raise TypeError(f"{what}: expected a NumPy array, a pandas DataFrame/Series, a list, a tuple or a dict of "
+                    f"arrays, got {type(x).__name__}.")
+
+
+def leaves(tree):
+    return [x for x in jax.tree_util.tree_leaves(tree) if x is not None]
+
+
+def num_samples(tree, what):
+    sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves(tree)}
+    if None in sizes:
+        raise ValueError(f"{what}: every array needs a first (sample) axis; got a scalar.")
+    if len(sizes) > 1:
+        raise ValueError(f"{what}: the arrays have different numbers of samples: {sorted(sizes)}.")
+    return sizes.pop() if sizes else 0
+
+
+def check_finite(tree, what):
+    """Raise if a float array holds NaN or inf, naming the first bad position."""
+    flat = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for path, arr in flat:
+        if arr is None or not np.issubdtype(np.asarray(arr).dtype, np.floating):
+            continue
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            kind = "NaN" if np.isnan(arr[where]) else "inf"
+            name = what + jax.tree_util.keystr(path)
+            count = int(bad.sum())
+            raise ValueError(
+                f"{name} contains {count} non-finite value(s); the first is {kind} at index {where}. "
+                "Clean or impute the data (e.g. np.nan_to_num or dropping rows) before training."
+            )
+
+
+class ArrayData:
+    """In-memory samples: `x`, `y`, `sample_weight` pytrees of arrays with `n` rows."""
+
+    def __init__(self, x, y=None, sample_weight=None):
+        self.x = to_numpy_tree(x, "x")
+        self.y = to_numpy_tree(y, "y")
+        self.sample_weight = to_numpy_tree(sample_weight, "sample_weight")
+        n_x = num_samples(self.x, "x")
+        if self.y is not None:
+            n_y = num_samples(self.y, "y")
+            if n_x != n_y:
+                raise ValueError(
+                    f"x and y must have the same number of samples, but x has {n_x} and y has {n_y}."
+                )
+        if self.sample_weight is not None:
+            n_w = num_samples(self.sample_weight, "sample_weight")
+            if n_w != n_x:
+                raise ValueError(f"sample_weight has {n_w} entries but x has {n_x} samples.")
+        self.n = n_x
+
+    def split(self, fraction):
+        """(train, validation): the LAST `fraction` of rows is validation (Keras semantics, before shuffling)."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"validation_split must be in (0, 1), got {fraction}.")
+        cut = int(self.n * (1.0 - fraction))
+        if cut == 0 or cut == self.n:
+            raise ValueError(f"validation_split={fraction} leaves an empty split of the {self.n} samples.")
+        take = lambda lo, hi: jax.tree_util.tree_map(lambda a: a[lo:hi], (self.x, self.y, self.sample_weight))  # noqa: E731
+        return ArrayData(*take(0, cut)), ArrayData(*take(cut, self.n))
+
+
+def is_stream(x):
+    """Generators, iterators and PyDataset-like objects (with __getitem__ and __len__ but not arrays)."""
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict)) or _is_frame(x) or hasattr(x, "__array__"):
+        return False
+    return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
+
+
+def unpack_batch(batch):
+    """A batch from a stream -> (x, y, sample_weight)."""
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        raise ValueError(f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(batch)}.")
+    return batch, None, None
+
+
+class StreamData:
+    """Batches from a Python generator / iterator or a `PyDataset`-style object.
+
+    `steps` is the number of batches per epoch: `len(dataset)` for a
+    PyDataset, `steps_per_epoch` when given, else None (run to exhaustion).
+    """
+
+    def __init__(self, source, steps=None):
+        self.source = source
+        self.indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
+        self.steps = steps if steps is not None else (len(source) if self.indexable else None)
+        self._iterator = None
+
+    def batches(self):
+        """Yield (x, y, sample_weight) NumPy batches for one epoch."""
+        if self.indexable:
+            for i in range(self.steps):
+                yield self._convert(self.source[i])
+            if hasattr(self.source, "on_epoch_end"):
+                self.source.on_epoch_end()
+            return
+        if self._iterator is None:
+            self._iterator = iter(self.source)
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                return
+            count += 1
+            yield self._convert(batch)
+
+    @staticmethod
+    def _convert(batch):
+        x, y, w = unpack_batch(batch)
+        return to_numpy_tree(x, "x"), to_numpy_tree(y, "y"), to_numpy_tree(w, "sample_weight")
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights from {class: weight}; y is [n], [n, 1] int labels or [n, C] one-hot."""
+    if not isinstance(y, np.ndarray):
+        raise ValueError("class_weight is supported for models with a single output only.")
+    if y.ndim == 2 and y.shape[1] > 1:
+        labels = np.argmax(y, axis=1)
+    else:
+        labels = np.rint(np.reshape(y, (y.shape[0], -1))[:, 0]).astype(np.int64)
+    present = set(np.unique(labels).tolist())
+    missing = sorted(present - set(int(k) for k in class_weight))
+    if missing:
+        raise ValueError(f"class_weight has no entry for class(es) {missing} that occur in y; give a weight for every class.")
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    return np.asarray([table[int(c)] for c in labels], dtype=np.float32)
