@@ -18,8 +18,10 @@ from lamina.backend.variables import StatelessScope, Variable
 def clear_session():
     """Reset default layer names (`dense`, `dense_1`, ...) like `keras.backend.clear_session`."""
     from lamina.layers.base import reset_name_counters
+    from lamina.metrics import reset_name_counters as reset_metric_names
 
     reset_name_counters()
+    reset_metric_names()
 
 
 def device_info():

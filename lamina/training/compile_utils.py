@@ -79,8 +79,9 @@ class CompiledLoss:
                 continue
             fn = fn.with_logits() if i in logit_outputs else fn
             sw = sample_weight[i] if isinstance(sample_weight, list) else sample_weight
-            per.append(fn(y_true[i], y_pred[i], sample_weight=sw, mask=mask) * w)
-        return sum(per), per
+            per.append(fn(y_true[i], y_pred[i], sample_weight=sw, mask=mask))
+        # Keras logs each output's loss before `loss_weights`; only the total is weighted.
+        return sum(p * w for p, w in zip(per, self.weights)), per
 
 
 class CompiledMetrics:
@@ -108,9 +109,16 @@ class CompiledMetrics:
                 items = [] if items is None else items if isinstance(items, (list, tuple)) else [items]
                 for item in items:
                     metric = self._resolve(item, compiled_loss.losses[i], y_shapes[i], y_pred_shapes[i], metrics_lib)
-                    name = f"{self.names[i]}_{metric.name}" if multi else metric.name
+                    metric.build(y_shapes[i], y_pred_shapes[i])
+                    base = item if isinstance(item, str) else metric.name  # Keras logs a string as given
+                    prefix = f"{self.names[i]}_" if multi else ""
+                    name = prefix + base
+                    if role == "weighted" and any(e[0] == name for e in entries):
+                        name = f"{prefix}weighted_{base}"
                     if any(e[0] == name for e in entries):
-                        name = f"weighted_{name}" if role == "weighted" else f"{name}_{len(entries)}"
+                        stem, k = name, 1
+                        while any(e[0] == name for e in entries):
+                            name, k = f"{stem}_{k}", k + 1
                     entries.append((name, metric, i, role))
         self.entries = entries
 
