@@ -157,6 +157,17 @@ def _to_array(x, dtype):
     return x
 
 
+_KERAS_ONLY_KEYS = ("quantization_config", "lora_rank", "lora_alpha")
+
+
+def _call_accepts_init(cls, name):
+    """Whether `cls.__init__` names the parameter `name` explicitly."""
+    try:
+        return name in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class Layer:
     """Base class of all layers (and of `Model`).
 
@@ -168,6 +179,9 @@ class Layer:
             layer of a `Sequential`, declare the input like Keras 2 scripts do.
         activity_regularizer: callable on the layer's output added to the loss.
     """
+
+    # Attributes that may reference layers without owning them (graph nodes, engine caches).
+    _untracked = frozenset({"_inbound_nodes", "_setup", "_fns", "_compile_args", "optimizer", "history"})
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_size=None, batch_input_shape=None, activity_regularizer=None, input_length=None,
@@ -241,7 +255,7 @@ class Layer:
                     visit(item)
 
         for key, value in vars(self).items():
-            if not key.startswith("_inbound") and key != "_outbound":
+            if key not in self._untracked:
                 visit(value)
         return found
 
@@ -439,10 +453,9 @@ class Layer:
 
     def get_config(self):
         """The constructor arguments as a JSON-friendly dict (extend in subclasses)."""
-        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
-        if self._batch_input_shape is not None:
-            cfg["batch_input_shape"] = list(self._batch_input_shape)
-        return cfg
+        # Like Keras 3, the input shape is not part of a layer's config: a Sequential or
+        # functional config records it in its InputLayer.
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config):
@@ -451,6 +464,11 @@ class Layer:
             config["dtype"] = config["dtype"].get("config", {}).get("name")
         if "batch_shape" in config and "batch_input_shape" not in config:
             config["batch_input_shape"] = config.pop("batch_shape")
+        for key in _KERAS_ONLY_KEYS:  # written by Keras 3 into layer configs; inert when null / 0
+            if config.get(key) and not _call_accepts_init(cls, key):
+                raise ValueError(f"{cls.__name__}.from_config: `{key}={config[key]!r}` is not supported by lamina.")
+            if not _call_accepts_init(cls, key):
+                config.pop(key, None)
         return cls(**config)
 
     def __repr__(self):

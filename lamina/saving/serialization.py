@@ -54,6 +54,25 @@ def get_registered_object(name, custom_objects=None):
     return _CUSTOM_OBJECTS.get(name)
 
 
+_KERAS_MODULES = (
+    ("lamina.models.sequential", "keras"),
+    ("lamina.models.functional", "keras.src.models.functional"),
+    ("lamina.models", "keras"),
+    ("lamina.optimizers.schedules", "keras.optimizers.schedules"),
+)
+
+
+def keras_module(cls):
+    """The module name Keras 3 writes for a built-in class (user classes keep their own)."""
+    module = cls.__module__
+    if not module.startswith("lamina."):
+        return module
+    for prefix, public in _KERAS_MODULES:
+        if module.startswith(prefix):
+            return public
+    return "keras." + module.split(".")[1]
+
+
 def serialize_keras_object(obj):
     """Serialize an object with `get_config` (or a function / string) to Keras's dict form."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
@@ -62,7 +81,7 @@ def serialize_keras_object(obj):
         return getattr(obj, "__name__", str(obj))
     cls = type(obj)
     return {
-        "module": cls.__module__.replace("lamina.", "keras.", 1),
+        "module": keras_module(cls),
         "class_name": cls.__name__,
         "config": obj.get_config(),
         "registered_name": getattr(cls, "_registered_name", None),
