@@ -49,7 +49,7 @@ def per_output(spec, names, what):
             raise ValueError(f"compile: {what} has keys {unknown} that are not outputs of the model ({names}).")
         return [spec.get(n) for n in names]
     if isinstance(spec, (list, tuple)) and len(names) > 1:
-        if what == "metrics" and not any(isinstance(s, (list, tuple, dict)) for s in spec):
+        if what.endswith("metrics") and not any(isinstance(s, (list, tuple, dict)) for s in spec):
             return [list(spec)] * len(names)
         if len(spec) != len(names):
             raise ValueError(f"compile: {what} has {len(spec)} entries but the model has {len(names)} outputs ({names}).")

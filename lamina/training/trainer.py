@@ -438,7 +438,7 @@ class Trainer:
                 chunk = self._chunk_size(steps, batch_size, verbose, cbs)
                 n_chunks = math.ceil(steps / chunk)
                 run_chunk = self._chunk_fn("train", chunk, batch_size)
-                make_order = self._order_fn(train.n, n_chunks * chunk * batch_size, bool(shuffle))
+                make_order = self._order_fn(train.n, max(train.n, n_chunks * chunk * batch_size), bool(shuffle))
                 epoch_key = jnp.asarray(draw_key())
             # With nothing to show or call between epochs, epochs are queued back to back and their
             # logs fetched at the end: no host round trip per epoch.
