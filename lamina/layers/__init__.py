@@ -1,10 +1,17 @@
 """Layers in Keras spelling, and their (de)serialization."""
 
+from lamina.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lamina.layers.base import InputSpec, Layer
-from lamina.layers.core import Activation, Dense
+from lamina.layers.core import Activation, Dense, Identity
+from lamina.layers.embedding import Embedding
 from lamina.layers.input_layer import Input, InputLayer
-from lamina.layers.regularization import Dropout
-from lamina.layers.reshaping import Flatten
+from lamina.layers.lambda_layer import Lambda
+from lamina.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                                   average, concatenate, dot, maximum, minimum, multiply, subtract)
+from lamina.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
+from lamina.layers.regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
+                                          SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
 
 def _all_layer_classes():

@@ -16,6 +16,7 @@ records a node for the functional API. Inside `Model.stateless_call` the same
 code runs as a pure function of the weights (see `lamina.backend.variables`).
 """
 
+import functools
 import inspect
 import re
 import threading
@@ -37,9 +38,9 @@ def reset_name_counters():
 
 
 def to_snake_case(name):
-    """'BatchNormalization' -> 'batch_normalization', 'ReLU' -> 're_lu'."""
+    """'BatchNormalization' -> 'batch_normalization', 'ReLU' -> 're_lu', 'Conv2D' -> 'conv2d' (as Keras)."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base):
@@ -157,6 +158,20 @@ def _to_array(x, dtype):
     return x
 
 
+def _marking_built(build):
+    """Wrap a subclass's `build` so that `layer.build(shape)` called directly marks the layer built
+    (as in Keras, where user `build` methods need not set `self.built`)."""
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
 _KERAS_ONLY_KEYS = ("quantization_config", "lora_rank", "lora_alpha")
 
 
@@ -182,6 +197,11 @@ class Layer:
 
     # Attributes that may reference layers without owning them (graph nodes, engine caches).
     _untracked = frozenset({"_inbound_nodes", "_setup", "_fns", "_compile_args", "optimizer", "history"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__ and not getattr(cls.__dict__["build"], "_marks_built", False):
+            cls.build = _marking_built(cls.__dict__["build"])
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_size=None, batch_input_shape=None, activity_regularizer=None, input_length=None,

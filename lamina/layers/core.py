@@ -91,3 +91,10 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged (any structure of arrays); a placeholder in a model."""
+
+    def call(self, inputs):
+        return inputs

@@ -48,8 +48,9 @@ class InputLayer(Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config.pop("sparse", None)
-        config.pop("ragged", None)
+        for flag in ("sparse", "ragged", "optional"):  # Keras 3 flags; lamina inputs are dense, required
+            if config.pop(flag, False):
+                raise ValueError(f"InputLayer '{config.get('name')}': `{flag}=True` inputs are not supported.")
         if "batch_input_shape" in config:
             config["batch_shape"] = config.pop("batch_input_shape")
         if isinstance(config.get("dtype"), dict):
