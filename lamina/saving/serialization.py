@@ -112,5 +112,10 @@ def deserialize_keras_object(config, module_objects, kind, custom_objects=None):
         raise unknown_name_error(kind, config["class_name"], list(table))
     inner = config.get("config", {})
     if hasattr(cls, "from_config"):
+        import inspect
+
+        params = inspect.signature(cls.from_config).parameters
+        if "custom_objects" in params:
+            return cls.from_config(inner, custom_objects=custom_objects)
         return cls.from_config(inner)
     return cls(**inner)
