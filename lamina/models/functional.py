@@ -3,19 +3,24 @@
 import jax
 
 from lamina.layers import symbolic
-from lamina.layers.base import _fmt, unique_name
+from lamina.layers.base import _fmt, current_training, unique_name
 from lamina.layers.input_layer import InputLayer
 from lamina.models.model import Model
 
 
 def _trace_nodes(outputs):
-    """Nodes reachable backwards from `outputs`, parents before children."""
-    order, seen = [], set()
+    """Nodes reachable backwards from `outputs`, parents before children.
+
+    Also returns {layer id: index of the layer's first visit} of the same
+    depth-first walk (pre-order), which breaks ties in `_keras_layer_order`.
+    """
+    order, seen, first_visit = [], set(), {}
 
     def visit(node):
         if id(node) in seen:
             return
         seen.add(id(node))
+        first_visit.setdefault(id(node.layer), len(first_visit))
         for parent in node.parent_nodes:
             visit(parent)
         order.append(node)
@@ -24,7 +29,33 @@ def _trace_nodes(outputs):
         if tensor.node is None:
             raise ValueError(f"Output {tensor} was not produced by a layer; build outputs by calling layers on Inputs.")
         visit(tensor.node)
-    return order
+    return order, first_visit
+
+
+def _keras_layer_order(nodes, first_visit, input_layers):
+    """The graph's layers in Keras's order: deepest first (depth = layer calls between a
+    layer and the outputs, a shared layer taking its deepest call), ties by first visit.
+
+    Keras lists `model.layers` and therefore `get_weights()` in this order, so
+    `set_weights(keras_model.get_weights())` lines up.
+    """
+    node_depth, layer_depth = {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    layers = {id(node.layer): node.layer for node in nodes}
+    for layer in input_layers:  # inputs no output depends on
+        layers.setdefault(id(layer), layer)
+        layer_depth.setdefault(id(layer), 0)
+        first_visit.setdefault(id(layer), -1)
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_visit[id(layer)]))
+
+
+def _unpack_singleton(x):
+    """Like Keras, `Model(x, [y])` returns `y`'s value, not a one-element list."""
+    return x[0] if isinstance(x, list) and len(x) == 1 else x
 
 
 class Functional(Model):
@@ -46,7 +77,7 @@ class Functional(Model):
         self._flat_inputs = symbolic.symbolic_leaves(inputs)
         self._flat_outputs = symbolic.symbolic_leaves(outputs)
         self._check_graph_ends(inputs, outputs)
-        nodes = _trace_nodes(self._flat_outputs)
+        nodes, first_visit = _trace_nodes(self._flat_outputs)
         given = {id(t) for t in self._flat_inputs}
         for node in nodes:
             if isinstance(node.layer, InputLayer) and id(node.outputs) not in given:
@@ -56,12 +87,10 @@ class Functional(Model):
                 )
         self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
         input_layers = [t.node.layer for t in self._flat_inputs]
-        self._layers = list(input_layers)
-        for node in self._nodes:
-            if node.layer not in self._layers:
-                self._layers.append(node.layer)
+        self._layers = _keras_layer_order(nodes, first_visit, input_layers)
         self._batch_input_shape = self._flat_inputs[0].shape if len(self._flat_inputs) == 1 else None
-        self._output_shapes = jax.tree_util.tree_map(lambda t: t.shape, outputs, is_leaf=symbolic.is_symbolic)
+        self._output_shapes = _unpack_singleton(
+            jax.tree_util.tree_map(lambda t: t.shape, outputs, is_leaf=symbolic.is_symbolic))
         self.built = True
 
     def _check_graph_ends(self, inputs, outputs):
@@ -87,6 +116,11 @@ class Functional(Model):
     @property
     def outputs(self):
         return list(self._flat_outputs)
+
+    @property
+    def input_shape(self):
+        """The input shape(s) with the batch axis (one tuple for a single input)."""
+        return _unpack_singleton([t.shape for t in self._flat_inputs])
 
     @property
     def input_names(self):
@@ -141,13 +175,18 @@ class Functional(Model):
         flat = self._match_inputs(inputs)
         values = {id(t): x for t, x in zip(self._flat_inputs, flat)}
         fetch = lambda t: values[id(t)] if symbolic.is_symbolic(t) else t  # noqa: E731
+        mode = current_training()  # this call's flag; None when the caller gave none
         for node in self._nodes:
             args, kwargs = jax.tree_util.tree_map(fetch, (node.args, node.kwargs), is_leaf=symbolic.is_symbolic)
+            if mode is not None and "training" in kwargs:
+                # Like Keras: the model's flag overrides one recorded in the graph (Keras configs
+                # store `training: False` on Dropout calls, which must still drop out in `fit`).
+                kwargs = {**kwargs, "training": mode}
             out = node.layer(*args, **kwargs)
             out_leaves = jax.tree_util.tree_leaves(out)
             for tensor, value in zip(symbolic.symbolic_leaves(node.outputs), out_leaves):
                 values[id(tensor)] = value
-        return jax.tree_util.tree_map(fetch, self._outputs_struct, is_leaf=symbolic.is_symbolic)
+        return _unpack_singleton(jax.tree_util.tree_map(fetch, self._outputs_struct, is_leaf=symbolic.is_symbolic))
 
     # ----- config ---------------------------------------------------------------------
 

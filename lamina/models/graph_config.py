@@ -13,13 +13,12 @@ from lamina.layers.input_layer import InputLayer
 
 
 def _model_nodes(model):
-    """{layer id: [nodes of that layer inside this model, in call order]}."""
-    by_layer = {}
-    for t in model._flat_inputs:
-        by_layer.setdefault(id(t.node.layer), []).append(t.node)
-    for node in model._nodes:
-        by_layer.setdefault(id(node.layer), []).append(node)
-    return by_layer
+    """{layer id: [nodes of that layer inside this model, in the order the calls were made]}.
+
+    Like Keras, a node's index is its position among the layer's calls that belong to this model.
+    """
+    inside = {id(t.node) for t in model._flat_inputs} | {id(node) for node in model._nodes}
+    return {id(layer): [n for n in layer._inbound_nodes if id(n) in inside] for layer in model.layers}
 
 
 def functional_config(model):
@@ -90,7 +89,10 @@ def functional_from_config(config, custom_objects=None):
         progress = False
         for item in list(pending):
             name, node = item
-            if not ready(node):
+            # A layer's calls are rebuilt in their own order (node i before node i + 1), so that
+            # `produced[name][i]` is the output of call i even when call i waits on a later layer.
+            earlier = next(other for other in pending if other[0] == name)
+            if earlier is not item or not ready(node):
                 continue
             args, kwargs = jax.tree_util.tree_map(
                 lambda x: resolve(x) if _is_tensor_ref(x) else x, (node.get("args", []), node.get("kwargs", {})),

@@ -25,6 +25,10 @@ def _size_text(count, variables):
 def _rows(model, connected):
     from lamina.layers.input_layer import InputLayer
 
+    if connected:
+        from lamina.models.graph_config import _model_nodes
+
+        nodes_of = _model_nodes(model)  # this model's calls of each layer, numbered like Keras
     rows = []
     for layer in model.layers:
         if isinstance(layer, InputLayer) and not connected:
@@ -34,8 +38,8 @@ def _rows(model, connected):
         row = [f"{layer.name} ({type(layer).__name__})", _shape_text(shape), f"{params:,}"]
         if connected:
             parents = []
-            for node in layer._inbound_nodes[-1:]:
-                parents += [f"{t.node.layer.name}[{t.node.layer._inbound_nodes.index(t.node)}][{t.index}]"
+            for node in nodes_of.get(id(layer), []):  # every call: a shared layer lists all its inputs
+                parents += [f"{t.node.layer.name}[{nodes_of[id(t.node.layer)].index(t.node)}][{t.index}]"
                             for t in node.inputs]
             row.append(", ".join(parents) or "-")
         rows.append(row)
