@@ -133,6 +133,20 @@ class StreamData:
         self.indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self.steps = steps if steps is not None else (len(source) if self.indexable else None)
         self._iterator = None
+        self._peeked = None
+
+    def peek(self):
+        """The first batch, without losing it: an iterator's batch is yielded again by the next `batches()`."""
+        if self.indexable:
+            return self._convert(self.source[0])
+        if self._peeked is None:
+            if self._iterator is None:
+                self._iterator = iter(self.source)
+            try:
+                self._peeked = self._convert(next(self._iterator))
+            except StopIteration:
+                raise ValueError("The data generator produced no batches.") from None
+        return self._peeked
 
     def batches(self):
         """Yield (x, y, sample_weight) NumPy batches for one epoch."""
@@ -145,6 +159,9 @@ class StreamData:
         if self._iterator is None:
             self._iterator = iter(self.source)
         count = 0
+        if self._peeked is not None and (self.steps is None or self.steps > 0):
+            batch, self._peeked, count = self._peeked, None, 1
+            yield batch
         while self.steps is None or count < self.steps:
             try:
                 batch = next(self._iterator)

@@ -397,7 +397,7 @@ class Trainer:
         val = None
         if validation_data is not None:
             val = self._as_eval_data(validation_data)
-        batch_size = batch_size or 32
+        batch_size = 32 if batch_size is None else batch_size
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}.")
 
@@ -406,8 +406,7 @@ class Trainer:
         progbar = ProgbarLogger(verbose) if verbose else None
         all_cbs = cb_list + ([progbar] if progbar else []) + [history]
         if stream:
-            first = next(iter(train.batches()))
-            train = data_adapter.StreamData(x, steps_per_epoch)
+            first = train.peek()
             setup = self._prepare(first[0], first[1])
             steps = train.steps
         else:
@@ -487,6 +486,8 @@ class Trainer:
             cbs.on_train_batch_end(done - 1, logs)
             if progbar:
                 progbar.update_chunk(done, logs)
+            if self.stop_training:  # set by a batch hook: end this epoch now, as Keras does
+                break
         return state, logs
 
     @staticmethod
@@ -571,8 +572,7 @@ class Trainer:
             setup = self._prepare(data.x, data.y)
             self._check_training_data(data, setup)
         else:
-            first = next(iter(data.batches()))
-            data = data_adapter.StreamData(x, steps)
+            first = data.peek()
             self._prepare(first[0], first[1])
         with jax.disable_jit(self.run_eagerly):
             logs = self._evaluate_data(data, batch_size or 32, steps)
