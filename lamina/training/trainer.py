@@ -127,7 +127,9 @@ class Trainer:
         if not self.built:
             self._maybe_build(_shapes(jax.tree_util.tree_map(jnp.asarray, sample)))
         state = self.get_state()
-        spec = jax.eval_shape(lambda s, xb: self.stateless_call(s, xb)[0], state, sample)
+        # Shapes of the whole data (not the one-row sample), so shape errors quote the user's arrays.
+        full = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), x)
+        spec = jax.eval_shape(lambda s, xb: self.stateless_call(s, xb)[0], state, full)
         if self._setup is not None and self._setup["spec"] == jax.tree_util.tree_structure(spec):
             return self._setup
         names = self._output_names(spec)
@@ -505,9 +507,15 @@ class Trainer:
                          f"generator/dataset; got {type(data).__name__}.")
 
     def _run_stream(self, kind, state, data, cbs, progbar, chunk=16):
-        """Run one pass over a generator: batches are stacked K at a time (prefetched) and scanned."""
+        """Run one pass over a generator: batches are stacked K at a time (prefetched) and scanned.
+
+        A callback with batch hooks gets one batch per compiled call, like with arrays.
+        """
         from concurrent.futures import ThreadPoolExecutor
 
+        per_batch = cbs is not None and kind == "train" and cbs.wants_every_batch()
+        if per_batch:
+            chunk = 1
         batches = data.batches()
         batch_size = None
         run = self._stream_chunk_fn(kind)
@@ -534,8 +542,15 @@ class Trainer:
                     break
                 pending = pool.submit(next_chunk)
                 stacked, masks, count = ready
+                if per_batch:
+                    cbs.on_train_batch_begin(done)
                 state, logs = run(state, stacked, masks)
                 done += count
+                if per_batch:
+                    self._write_back(state)
+                    cbs.on_train_batch_end(done - 1, self._logs_to_floats(logs))
+                    if self.stop_training:
+                        break
                 if progbar and kind == "train":
                     progbar.params["steps"] = data.steps or done
                     progbar.update_chunk(done, self._logs_to_floats(logs))
