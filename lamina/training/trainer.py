@@ -255,9 +255,14 @@ class Trainer:
         finally:
             self.batch_mask = None
 
-    def _chunk_fn(self, kind, steps, batch_size):
-        """jit(state, arrays, order, first_step, n) -> (state, logs): `steps` steps over gathered batches."""
-        key = (kind, steps, batch_size)
+    def _chunk_fn(self, kind, steps, batch_size, guard=False):
+        """jit(state, arrays, order, first_step, n) -> (state, logs): `steps` steps over gathered batches.
+
+        With `guard`, steps past the end of the data (the tail of a last chunk) are skipped with
+        `lax.cond`; without it every step runs (chunks tile the epoch exactly). Rows past `n`
+        in a step are padding and carry mask 0.
+        """
+        key = (kind, steps, batch_size, guard)
         if key in self._fns:
             return self._fns[key]
         step = self.train_step if kind == "train" else self.test_step
@@ -270,7 +275,9 @@ class Trainer:
                 mask = ((start + jnp.arange(batch_size)) < n).astype(jnp.float32)
                 x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), arrays)
                 run = lambda s: self._with_mask(step, s, (x, y, sw), mask)  # noqa: E731
-                return jax.lax.cond(start < n, run, lambda s: s, state), None
+                if guard:
+                    return jax.lax.cond(start < n, run, lambda s: s, state), None
+                return run(state), None
 
             state, _ = jax.lax.scan(body, state, jnp.arange(steps))
             return state, metrics.results(state["metrics"])
@@ -438,7 +445,7 @@ class Trainer:
                 arrays = self._device_arrays(train)
                 chunk = self._chunk_size(steps, batch_size, verbose, cbs)
                 n_chunks = math.ceil(steps / chunk)
-                run_chunk = self._chunk_fn("train", chunk, batch_size)
+                run_chunk = self._chunk_fn("train", chunk, batch_size, guard=n_chunks * chunk != steps)
                 make_order = self._order_fn(train.n, max(train.n, n_chunks * chunk * batch_size), bool(shuffle))
                 epoch_key = jnp.asarray(draw_key())
             # With nothing to show or call between epochs, epochs are queued back to back and their
