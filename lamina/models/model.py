@@ -40,7 +40,10 @@ class Model(Trainer, Layer):
     # ----- the pure core ------------------------------------------------------------
 
     def _state_variables(self):
-        return self.trainable_variables, self.non_trainable_variables
+        """(trainable, non_trainable) variables, from one pass over each list."""
+        trainable = self.trainable_variables
+        uids = {v.uid for v in trainable}
+        return trainable, [v for v in self.weights if v.uid not in uids]
 
     def get_state(self):
         """The model's weights as a pytree: {"trainable": [...], "non_trainable": [...]}."""

@@ -638,8 +638,7 @@ class Trainer:
             from lamina.layers.base import _shapes
 
             self._maybe_build(_shapes(jax.tree_util.tree_map(lambda a: jnp.asarray(a[:1]), x)))
-        state = {"trainable": [v.value for v in self.trainable_variables],
-                 "non_trainable": [v.value for v in self.non_trainable_variables]}
+        state = self.get_state()
         if n <= batch_size:
             out = self._predict_fn("direct")(state, x)
         else:

@@ -1,0 +1,115 @@
+"""The workloads written once against the Keras API.
+
+Each function takes `keras` (either `lamina` or `keras` itself: `import lamina as keras`), the data
+size ("full" or "tiny") and a seed, and returns a dict of measurements. Data loading, model building
+and `compile` happen before any timer starts; `fit` runs with verbose=0 and no validation unless the
+workload's original script validates.
+"""
+
+import time
+
+import numpy as np
+
+from benchmarks import data
+
+clock = time.perf_counter
+
+
+def pima(keras, size, seed):
+    """Whole `fit` time of the classic Pima script (epochs=150, batch_size=10) and its accuracy."""
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    keras.utils.set_random_seed(seed)
+    model = keras.models.Sequential()
+    model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
+    model.add(keras.layers.Dense(8, activation="relu"))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    start = clock()
+    history = model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
+    fit_s = clock() - start
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    return {"fit_s": fit_s, "accuracy": float(accuracy), "loss": float(loss),
+            "history_accuracy": float(history.history["accuracy"][-1]), "epochs": epochs}
+
+
+def _fashion_model(keras):
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(784, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def fashion(keras, size, seed, batch_size):
+    """Samples/s of one training epoch after an untimed warm-up epoch on the same data."""
+    (x_train, y_train), (x_test, y_test) = data.fashion(size)
+    x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    keras.utils.set_random_seed(seed)
+    model = _fashion_model(keras)
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    warmup_s = clock() - start
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    epoch_s = clock() - start
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    params = int(model.count_params())
+    rate = len(x_train) / epoch_s
+    return {"samples_per_s": rate, "epoch_s": epoch_s, "warmup_s": warmup_s, "test_accuracy": float(accuracy),
+            "test_loss": float(loss), "params": params, "train_flops_per_s": 6.0 * params * rate,
+            "samples": len(x_train), "batch_size": batch_size}
+
+
+def hands_on(keras, size, seed):
+    """Epoch time of the Hands-On ML Fashion-MNIST MLP (SGD, validation on 5,000 held-out images)."""
+    (x_full, y_full), _ = data.fashion(size)
+    n_valid = 5000 if size == "full" else 64
+    x_valid, x_train = x_full[:n_valid], x_full[n_valid:]
+    y_valid, y_train = y_full[:n_valid], y_full[n_valid:]
+    keras.utils.set_random_seed(seed)
+    model = keras.models.Sequential([
+        keras.Input(shape=(28, 28)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(300, activation="relu"),
+        keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    start = clock()
+    model.fit(x_train, y_train, epochs=1, validation_data=(x_valid, y_valid), verbose=0)
+    warmup_s = clock() - start
+    start = clock()
+    history = model.fit(x_train, y_train, epochs=1, validation_data=(x_valid, y_valid), verbose=0)
+    epoch_s = clock() - start
+    return {"epoch_s": epoch_s, "warmup_s": warmup_s, "val_accuracy": float(history.history["val_accuracy"][-1]),
+            "samples": len(x_train)}
+
+
+def predict(keras, size, seed):
+    """`predict` latency on one sample (median of 200 calls) and throughput on 10,000 samples."""
+    _, (x_test, _) = data.fashion(size)
+    x_test = x_test.reshape(len(x_test), -1)
+    keras.utils.set_random_seed(seed)
+    model = _fashion_model(keras)
+    calls = 200 if size == "full" else 20
+    for i in range(5):
+        model.predict(x_test[i:i + 1], verbose=0)
+    times = []
+    for i in range(calls):
+        row = x_test[i % len(x_test): i % len(x_test) + 1]
+        start = clock()
+        model.predict(row, verbose=0)
+        times.append(clock() - start)
+    model.predict(x_test, verbose=0)
+    bulk = []
+    for _ in range(3):
+        start = clock()
+        out = model.predict(x_test, verbose=0)
+        bulk.append(clock() - start)
+    if np.shape(out) != (len(x_test), 10):
+        raise RuntimeError(f"predict returned shape {np.shape(out)}, expected {(len(x_test), 10)}")
+    return {"latency_ms": 1e3 * float(np.median(times)), "latency_p90_ms": 1e3 * float(np.percentile(times, 90)),
+            "throughput": len(x_test) / float(np.median(bulk)), "calls": calls, "bulk_samples": len(x_test)}

@@ -1,0 +1,65 @@
+"""What is measured: the workloads, their metrics, and the issue's targets (stdlib only).
+
+A metric is "lower" (a time: the per-round ratio is peer / lamina) or "higher" (a rate: the ratio
+is lamina / peer); either way a ratio above 1 means lamina is faster. "info" metrics (accuracy,
+compile time) are reported without a ratio.
+"""
+
+from dataclasses import dataclass, field
+
+#: The system every ratio is taken against, and the peers in the order they run in a round.
+BASE = "lamina"
+PEERS = ("keras-jax", "keras-tf", "torch")
+SYSTEMS = (BASE,) + PEERS
+#: The peer the issue's targets refer to.
+TARGET_PEER = "keras-jax"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str
+    direction: str  # "lower", "higher" or "info"
+    target: float = None  # minimum lamina speed-up over TARGET_PEER
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    task: str  # the worker function (see benchmarks/keras_workloads.py, torch_workloads.py)
+    metrics: tuple
+    cache: str = "cold"  # "cold": empty compilation cache per run; "warm": one pre-populated by an untimed run
+    params: dict = field(default_factory=dict)
+
+
+WORKLOADS = {w.name: w for w in (
+    Workload("pima_cold", "Pima 8-12-8-1, fit epochs=150 batch_size=10, cold compilation cache", "pima",
+             (Metric("fit_s", "fit wall time", "s", "lower", 3.0),
+              Metric("accuracy", "accuracy (train set)", "", "info")), cache="cold"),
+    Workload("pima_warm", "Pima 8-12-8-1, fit epochs=150 batch_size=10, warm compilation cache", "pima",
+             (Metric("fit_s", "fit wall time", "s", "lower", 20.0),
+              Metric("accuracy", "accuracy (train set)", "", "info")), cache="warm"),
+    Workload("fashion_b32", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 32, 1 epoch after a warm-up epoch",
+             "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
+                         Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
+                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 32}),
+    Workload("fashion_b256", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 256, 1 epoch after a warm-up epoch",
+             "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
+                         Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
+                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 256}),
+    Workload("hands_on", "Flatten-300-100-10, SGD, Fashion-MNIST 55k/5k (Hands-On ML), batch 32, 1 epoch after a "
+             "warm-up epoch", "hands_on",
+             (Metric("epoch_s", "epoch time (with validation)", "s", "lower"),
+              Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
+              Metric("val_accuracy", "validation accuracy", "", "info"))),
+    Workload("predict", "predict on the 784-784-10 model: 1 sample (median of 200 calls) and 10,000 samples",
+             "predict", (Metric("latency_ms", "1-sample predict latency", "ms", "lower", 10.0),
+                         Metric("throughput", "10k-sample predict throughput", "samples/s", "higher"))),
+    Workload("import", "`import lamina` vs `import keras` (fresh process)", "import",
+             (Metric("import_s", "import time", "s", "lower", 2.0),)),
+)}
+
+#: Fraction of the machine's GEMM rate that lamina's training must reach on this workload.
+FLOP_TARGET = ("fashion_b256", 0.5)

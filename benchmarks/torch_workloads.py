@@ -1,0 +1,143 @@
+"""The same workloads as a plain PyTorch training loop (nn.Sequential + torch.optim), for reference.
+
+Matches the Keras scripts where it matters for the work done: Glorot-uniform weights and zero biases,
+Keras' default learning rates (Adam 1e-3 with eps 1e-7, SGD 1e-2), a fresh shuffle each epoch, the
+same batch sizes. The softmax is folded into `CrossEntropyLoss` (the idiomatic PyTorch form).
+PyTorch has no compilation step, so its cold and warm Pima runs do the same thing.
+"""
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks import data
+
+clock = time.perf_counter
+
+
+def _init(model):
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+    return model
+
+
+def _train_epoch(model, loss_fn, optimizer, x, y, batch_size):
+    model.train()
+    order = torch.randperm(len(x))
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        optimizer.step()
+
+
+def _accuracy(model, x, y, binary=False):
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    pred = (out[:, 0] > 0.5).to(y.dtype) if binary else out.argmax(dim=1)
+    return float((pred == y).float().mean())
+
+
+def pima(size, seed):
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    torch.manual_seed(seed)
+    x, y = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    model = _init(nn.Sequential(nn.Linear(8, 12), nn.ReLU(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 1),
+                                nn.Sigmoid()))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    bce = nn.BCELoss()
+    loss_fn = lambda out, target: bce(out[:, 0], target)  # noqa: E731
+    start = clock()
+    for _ in range(epochs):
+        _train_epoch(model, loss_fn, optimizer, x, y, 10)
+    fit_s = clock() - start
+    return {"fit_s": fit_s, "accuracy": _accuracy(model, x, y, binary=True), "epochs": epochs}
+
+
+def _fashion_model():
+    return _init(nn.Sequential(nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 10)))
+
+
+def fashion(size, seed, batch_size):
+    (x_train, y_train), (x_test, y_test) = data.fashion(size)
+    torch.manual_seed(seed)
+    x_train = torch.from_numpy(x_train.reshape(len(x_train), -1))
+    x_test = torch.from_numpy(x_test.reshape(len(x_test), -1))
+    y_train, y_test = torch.from_numpy(y_train).long(), torch.from_numpy(y_test).long()
+    model = _fashion_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    start = clock()
+    _train_epoch(model, loss_fn, optimizer, x_train, y_train, batch_size)
+    warmup_s = clock() - start
+    start = clock()
+    _train_epoch(model, loss_fn, optimizer, x_train, y_train, batch_size)
+    epoch_s = clock() - start
+    params = sum(p.numel() for p in model.parameters())
+    rate = len(x_train) / epoch_s
+    return {"samples_per_s": rate, "epoch_s": epoch_s, "warmup_s": warmup_s,
+            "test_accuracy": _accuracy(model, x_test, y_test), "params": params,
+            "train_flops_per_s": 6.0 * params * rate, "samples": len(x_train), "batch_size": batch_size}
+
+
+def hands_on(size, seed):
+    (x_full, y_full), _ = data.fashion(size)
+    n_valid = 5000 if size == "full" else 64
+    torch.manual_seed(seed)
+    x_full, y_full = torch.from_numpy(x_full), torch.from_numpy(y_full).long()
+    x_valid, x_train = x_full[:n_valid], x_full[n_valid:]
+    y_valid, y_train = y_full[:n_valid], y_full[n_valid:]
+    model = _init(nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(),
+                                nn.Linear(100, 10)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        _train_epoch(model, loss_fn, optimizer, x_train, y_train, 32)
+        return _accuracy(model, x_valid, y_valid)
+
+    start = clock()
+    epoch()
+    warmup_s = clock() - start
+    start = clock()
+    val_accuracy = epoch()
+    epoch_s = clock() - start
+    return {"epoch_s": epoch_s, "warmup_s": warmup_s, "val_accuracy": val_accuracy, "samples": len(x_train)}
+
+
+def predict(size, seed):
+    _, (x_test, _) = data.fashion(size)
+    x_test = x_test.reshape(len(x_test), -1)
+    torch.manual_seed(seed)
+    model = _fashion_model().eval()
+
+    def run(x, batch_size=32):
+        with torch.no_grad():
+            parts = [torch.softmax(model(torch.from_numpy(x[i:i + batch_size])), dim=1).numpy()
+                     for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
+
+    calls = 200 if size == "full" else 20
+    for i in range(5):
+        run(x_test[i:i + 1])
+    times = []
+    for i in range(calls):
+        row = x_test[i % len(x_test): i % len(x_test) + 1]
+        start = clock()
+        run(row)
+        times.append(clock() - start)
+    run(x_test)
+    bulk = []
+    for _ in range(3):
+        start = clock()
+        run(x_test)
+        bulk.append(clock() - start)
+    return {"latency_ms": 1e3 * float(np.median(times)), "latency_p90_ms": 1e3 * float(np.percentile(times, 90)),
+            "throughput": len(x_test) / float(np.median(bulk)), "calls": calls, "bulk_samples": len(x_test)}
