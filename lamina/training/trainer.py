@@ -154,30 +154,23 @@ class Trainer:
         return setup
 
     def _check_training_data(self, data, setup):
-        data_adapter.check_finite(data.x, "x")
+        largest = data_adapter.check_finite(data.x, "x")
         data_adapter.check_finite(data.y, "y")
         if setup.get("loss") is not None and data.y is not None:
             y_flat = compile_utils.flatten_targets(data.y, setup["names"])
             compile_utils.validate_targets(setup["loss"], y_flat, setup["y_pred_shapes"])
             compile_utils.output_activation_warnings(self, setup["loss"], setup["y_pred_shapes"])
-        self._warn_unscaled(data.x)
+        if largest >= 1000 and not self._scales_its_inputs():
+            warnings.warn(
+                f"Input values reach {largest:.4g}: unscaled inputs in the thousands slow or stall training. "
+                "Standardize them (e.g. a `Normalization` layer with `adapt`, or (x - mean) / std).",
+                stacklevel=3,
+            )
 
-    def _warn_unscaled(self, x):
-        from lamina.layers.base import Layer
-
-        first = next((l for l in getattr(self, "layers", []) if isinstance(l, Layer) and type(l).__name__ != "InputLayer"), None)
-        if first is not None and type(first).__name__ in ("Normalization", "Rescaling", "BatchNormalization", "Embedding"):
-            return
-        for arr in data_adapter.leaves(x):
-            if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer):
-                if arr.size and np.issubdtype(arr.dtype, np.floating) and float(np.max(np.abs(arr))) >= 1000:
-                    warnings.warn(
-                        f"Input values reach {float(np.max(np.abs(arr))):.4g}: unscaled inputs in the thousands "
-                        "slow or stall training. Standardize them (e.g. a `Normalization` layer with `adapt`, "
-                        "or (x - mean) / std).",
-                        stacklevel=4,
-                    )
-                    return
+    def _scales_its_inputs(self):
+        """Whether the first layer rescales or looks up its inputs (then large raw values are fine)."""
+        first = next((l for l in self.layers if type(l).__name__ != "InputLayer"), None)
+        return type(first).__name__ in ("Normalization", "Rescaling", "BatchNormalization", "Embedding")
 
     # ----- the pure step pieces ------------------------------------------------------------
 
