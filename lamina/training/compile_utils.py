@@ -57,6 +57,24 @@ def per_output(spec, names, what):
     return [spec] * len(names)
 
 
+class SwapActivations:
+    """Within a trace, make the given layers skip their final activation (so they output logits)."""
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+
+    def __enter__(self):
+        from lamina import activations
+
+        self.saved = [layer.activation for layer in self.layers]
+        for layer in self.layers:
+            layer.activation = activations.linear
+
+    def __exit__(self, *exc):
+        for layer, act in zip(self.layers, self.saved):
+            layer.activation = act
+
+
 class CompiledLoss:
     """Sum over outputs of loss_i(y_i, y_pred_i, sample_weight, mask) * loss_weight_i."""
 

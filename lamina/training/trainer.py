@@ -2,8 +2,8 @@
 
 The training state is one pytree (see `TrainState` below). `train_step(state,
 data) -> state` is a pure function; the engine runs K of them inside one
-`lax.scan` in one XLA call, gathering each batch from device-resident arrays
-with an on-device permutation. The last, ragged batch is padded and masked
+`lax.scan` in one XLA call (see `loops.py`), gathering each batch from
+device-resident arrays through an index order. The last, ragged batch is padded and masked
 (`batch_mask`), so every epoch uses a single trace.
 
 TrainState is a dict:
@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.training import compile_utils, data_adapter
+from lamina.training import compile_utils, data_adapter, loops
 
 
 def _steps_per_execution(value):
@@ -36,24 +36,6 @@ def _steps_per_execution(value):
     if not isinstance(value, int) or value < 1:
         raise ValueError(f"compile: steps_per_execution must be a positive int or 'auto', got {value!r}.")
     return value
-
-
-class _SwapActivations:
-    """Within a trace, make the given layers skip their final activation (so they output logits)."""
-
-    def __init__(self, layers):
-        self.layers = list(layers)
-
-    def __enter__(self):
-        from lamina import activations
-
-        self.saved = [layer.activation for layer in self.layers]
-        for layer in self.layers:
-            layer.activation = activations.linear
-
-    def __exit__(self, *exc):
-        for layer, act in zip(self.layers, self.saved):
-            layer.activation = act
 
 
 class Trainer:
@@ -179,7 +161,7 @@ class Trainer:
         setup = self._setup
         fused = setup["fused"]
         state = {"trainable": trainable, "non_trainable": non_trainable}
-        with _SwapActivations(fused.values()):
+        with compile_utils.SwapActivations(fused.values()):
             outputs, new_state, extra = self.stateless_call(state, x, training=training, rng=rng,
                                                             batch_mask=self.batch_mask, return_losses=True)
         raw = compile_utils.flatten_outputs(outputs, setup["names"])
@@ -247,78 +229,6 @@ class Trainer:
             return step(state, data)
         finally:
             self.batch_mask = None
-
-    def _chunk_fn(self, kind, steps, batch_size, guard=False):
-        """jit(state, arrays, order, first_step, n) -> (state, logs): `steps` steps over gathered batches.
-
-        With `guard`, steps past the end of the data (the tail of a last chunk) are skipped with
-        `lax.cond`; without it every step runs (chunks tile the epoch exactly). Rows past `n`
-        in a step are padding and carry mask 0.
-        """
-        key = (kind, steps, batch_size, guard)
-        if key in self._fns:
-            return self._fns[key]
-        step = self.train_step if kind == "train" else self.test_step
-        metrics = self._setup["metrics"]
-
-        def chunk(state, arrays, order, first_step, n):
-            def body(state, i):
-                start = (first_step + i) * batch_size
-                idx = jax.lax.dynamic_slice(order, (start,), (batch_size,))
-                mask = ((start + jnp.arange(batch_size)) < n).astype(jnp.float32)
-                x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), arrays)
-                run = lambda s: self._with_mask(step, s, (x, y, sw), mask)  # noqa: E731
-                if guard:
-                    return jax.lax.cond(start < n, run, lambda s: s, state), None
-                return run(state), None
-
-            state, _ = jax.lax.scan(body, state, jnp.arange(steps))
-            return state, metrics.results(state["metrics"])
-
-        fn = jax.jit(chunk)
-        self._fns[key] = fn
-        return fn
-
-    def _stream_chunk_fn(self, kind):
-        """jit(state, stacked batches [K, B, ...], masks [K, B]) -> (state, logs) for generator data."""
-        key = (kind, "stream")
-        if key in self._fns:
-            return self._fns[key]
-        step = self.train_step if kind == "train" else self.test_step
-        metrics = self._setup["metrics"]
-
-        def chunk(state, stacked, masks):
-            def body(state, item):
-                data, mask = item
-                run = lambda s: self._with_mask(step, s, data, mask)  # noqa: E731
-                return jax.lax.cond(jnp.sum(mask) > 0, run, lambda s: s, state), None
-
-            state, _ = jax.lax.scan(body, state, (stacked, masks))
-            return state, metrics.results(state["metrics"])
-
-        fn = jax.jit(chunk)
-        self._fns[key] = fn
-        return fn
-
-    @staticmethod
-    def _order_fn(n, length, shuffle):
-        """order(seed, epoch) -> [length] int32 sample indices, zero-padded past `n`.
-
-        The shuffle is drawn on the host with NumPy (4 bytes per sample go to the device each
-        epoch; the data itself stays there): compiling a device-side permutation would add
-        0.25-0.4 s to every cold start. Seeded from the fit's key, so runs are reproducible.
-        """
-        order = np.zeros((length,), np.int32)
-        order[:n] = np.arange(n, dtype=np.int32)
-        if not shuffle:
-            return lambda seed=None, epoch=0: order
-
-        def shuffled(seed, epoch):
-            out = order.copy()
-            out[:n] = np.random.default_rng([int(seed), int(epoch)]).permutation(n)
-            return out
-
-        return shuffled
 
     def _train_state(self, rng):
         params = [v.value for v in self.trainable_variables]
@@ -443,8 +353,8 @@ class Trainer:
                 arrays = self._device_arrays(train)
                 chunk = self._chunk_size(steps, batch_size, verbose, cbs)
                 n_chunks = math.ceil(steps / chunk)
-                run_chunk = self._chunk_fn("train", chunk, batch_size, guard=n_chunks * chunk != steps)
-                make_order = self._order_fn(train.n, max(train.n, n_chunks * chunk * batch_size), bool(shuffle))
+                run_chunk = loops.array_chunk(self, "train", chunk, batch_size, guard=n_chunks * chunk != steps)
+                make_order = loops.sample_order(train.n, max(train.n, n_chunks * chunk * batch_size), bool(shuffle))
                 shuffle_seed = int(np.asarray(draw_key())[1])
             # With nothing to show or call between epochs, epochs are queued back to back and their
             # logs fetched at the end: no host round trip per epoch.
@@ -523,7 +433,7 @@ class Trainer:
             chunk = 1
         batches = data.batches()
         batch_size = None
-        run = self._stream_chunk_fn(kind)
+        run = loops.stream_chunk(self, kind)
 
         def next_chunk():
             nonlocal batch_size
@@ -536,7 +446,7 @@ class Trainer:
                 return None
             if batch_size is None:
                 batch_size = data_adapter.num_samples(items[0][0], "x")
-            return _stack_batches(items, batch_size, chunk)
+            return loops.stack_batches(items, batch_size, chunk)
 
         logs, done = {}, 0
         with ThreadPoolExecutor(1) as pool:
@@ -576,8 +486,8 @@ class Trainer:
         n_steps = math.ceil(data.n / batch_size)
         if steps is not None:
             n_steps = min(int(steps), n_steps)
-        run = self._chunk_fn("test", n_steps, batch_size)
-        order = self._order_fn(data.n, n_steps * batch_size, False)()
+        run = loops.array_chunk(self, "test", n_steps, batch_size)
+        order = loops.sample_order(data.n, n_steps * batch_size, False)()
         _, logs = run(state, self._device_arrays(data), order, 0, min(data.n, n_steps * batch_size))
         return self._logs_to_floats(logs)
 
@@ -606,23 +516,6 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _predict_fn(self, kind):
-        if kind not in self._fns:
-            if kind == "direct":
-                self._fns[kind] = jax.jit(lambda state, x: self.predict_step(state, x))
-            else:
-                def scan_predict(state, x, order, steps, batch_size):
-                    def body(_, i):
-                        idx = jax.lax.dynamic_slice(order, (i * batch_size,), (batch_size,))
-                        batch = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), x)
-                        return None, self.predict_step(state, batch)
-
-                    _, out = jax.lax.scan(body, None, jnp.arange(steps))
-                    return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
-                self._fns[kind] = jax.jit(scan_predict, static_argnums=(3, 4))
-        return self._fns[kind]
-
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for `x` as NumPy arrays (batched on device; small inputs in one call)."""
         if data_adapter.is_stream(x):
@@ -638,11 +531,11 @@ class Trainer:
             self._maybe_build(_shapes(jax.tree_util.tree_map(lambda a: jnp.asarray(a[:1]), x)))
         state = self.get_state()
         if n <= batch_size:
-            out = self._predict_fn("direct")(state, x)
+            out = loops.predict_direct(self)(state, x)
         else:
             n_steps = math.ceil(n / batch_size)
-            order = self._order_fn(n, n_steps * batch_size, False)()
-            out = self._predict_fn("scan")(state, x, order, n_steps, batch_size)
+            order = loops.sample_order(n, n_steps * batch_size, False)()
+            out = loops.predict_scan(self)(state, x, order, n_steps, batch_size)
             out = jax.tree_util.tree_map(lambda o: o[:n], out)
         return jax.tree_util.tree_map(np.asarray, out)
 
@@ -666,8 +559,8 @@ class Trainer:
             cw = data_adapter.class_weight_to_sample_weight(y_flat[0], class_weight)
             data.sample_weight = cw if data.sample_weight is None else data.sample_weight * cw
         state = self._train_state(draw_key())
-        run = self._chunk_fn("train", 1, data.n)
-        order = self._order_fn(data.n, data.n, False)()
+        run = loops.array_chunk(self, "train", 1, data.n)
+        order = loops.sample_order(data.n, data.n, False)()
         with jax.disable_jit(self.run_eagerly):
             state, logs = run(state, self._device_arrays(data), order, 0, data.n)
         self._write_back(state)
@@ -693,23 +586,3 @@ class Trainer:
             return []
         return self._setup["metrics"].log_names
 
-
-def _stack_batches(items, batch_size, chunk):
-    """Pad each batch to `batch_size` rows and stack `chunk` of them: ([K, B, ...] tree, masks [K, B], count)."""
-    def pad(a, rows):
-        a = np.asarray(a)
-        if a.shape[0] > rows:
-            raise ValueError(f"A batch from the data source has {a.shape[0]} rows, more than the first batch's "
-                             f"{rows}; batches must not grow.")
-        return np.concatenate([a, np.zeros((rows - a.shape[0],) + a.shape[1:], a.dtype)]) if a.shape[0] < rows else a
-
-    masks = np.zeros((chunk, batch_size), np.float32)
-    padded = []
-    for k, (x, y, w) in enumerate(items):
-        rows = data_adapter.num_samples(x, "x")
-        masks[k, :rows] = 1.0
-        padded.append(jax.tree_util.tree_map(lambda a: pad(a, batch_size), (x, y, w)))
-    while len(padded) < chunk:
-        padded.append(jax.tree_util.tree_map(np.zeros_like, padded[0]))
-    stacked = jax.tree_util.tree_map(lambda *parts: np.stack(parts), *padded)
-    return stacked, masks, len(items)
