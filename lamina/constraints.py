@@ -145,24 +145,10 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """A constraint from a name or a Keras config dict."""
-    if isinstance(config, dict) and "class_name" not in config:
-        raise ValueError(f"constraints.deserialize: a config dict needs 'class_name'; got keys {sorted(config)}.")
-    obj = _ser.deserialize_keras_object(config, ALL_OBJECTS_DICT, "constraint", custom_objects)
-    return obj() if isinstance(obj, type) else obj
+    return _ser.deserialize_instance(config, ALL_OBJECTS_DICT, "constraint", custom_objects)
 
 
 def get(identifier):
     """Resolve a constraint: None -> None; name ("max_norm") or config dict -> instance;
     class -> instance; callable `w -> w` -> unchanged."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"constraint: expected a name such as 'max_norm', a Constraint, a callable or a config dict; "
-        f"got {identifier!r}."
-    )
+    return _ser.get_instance(identifier, ALL_OBJECTS_DICT, "constraint", "max_norm")

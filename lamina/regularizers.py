@@ -154,24 +154,10 @@ def serialize(regularizer):
 
 def deserialize(config, custom_objects=None):
     """A regularizer from a name or a Keras config dict."""
-    if isinstance(config, dict) and "class_name" not in config:
-        raise ValueError(f"regularizers.deserialize: a config dict needs 'class_name'; got keys {sorted(config)}.")
-    obj = _ser.deserialize_keras_object(config, ALL_OBJECTS_DICT, "regularizer", custom_objects)
-    return obj() if isinstance(obj, type) else obj
+    return _ser.deserialize_instance(config, ALL_OBJECTS_DICT, "regularizer", custom_objects)
 
 
 def get(identifier):
     """Resolve a regularizer: None -> None; name ("l2") or config dict -> instance with
     defaults; class -> instance; callable `w -> scalar` -> unchanged."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"regularizer: expected a name such as 'l2', a Regularizer, a callable or a config dict; "
-        f"got {identifier!r}."
-    )
+    return _ser.get_instance(identifier, ALL_OBJECTS_DICT, "regularizer", "l2")

@@ -119,3 +119,27 @@ def deserialize_keras_object(config, module_objects, kind, custom_objects=None):
             return cls.from_config(inner, custom_objects=custom_objects)
         return cls.from_config(inner)
     return cls(**inner)
+
+
+def deserialize_instance(config, table, kind, custom_objects=None):
+    """`deserialize_keras_object` that also instantiates a bare class name ("l2" -> L2())."""
+    if isinstance(config, dict) and "class_name" not in config:
+        raise ValueError(f"{kind}s.deserialize: a config dict needs 'class_name'; got keys {sorted(config)}.")
+    obj = deserialize_keras_object(config, table, kind, custom_objects)
+    return obj() if isinstance(obj, type) else obj
+
+
+def get_instance(identifier, table, kind, example):
+    """Resolve a regularizer/constraint-like identifier: None -> None; name or config dict ->
+    instance; class -> instance; callable -> unchanged; anything else -> TypeError."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, (str, dict)):
+        return deserialize_instance(identifier, table, kind)
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        f"{kind}: expected a name such as '{example}', an instance, a callable or a config dict; got {identifier!r}."
+    )
