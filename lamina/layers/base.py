@@ -196,7 +196,8 @@ class Layer:
     """
 
     # Attributes that may reference layers without owning them (graph nodes, engine caches).
-    _untracked = frozenset({"_inbound_nodes", "_setup", "_fns", "_compile_args", "optimizer", "history"})
+    _untracked = frozenset({"_inbound_nodes", "_setup", "_fns", "_compile_args", "optimizer", "history",
+                            "_own_variables", "_eager_losses", "_output_shapes", "_batch_input_shape"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -269,13 +270,16 @@ class Layer:
                     found.append(obj)
             elif isinstance(obj, (list, tuple)):
                 for item in obj:
-                    visit(item)
+                    if isinstance(item, _CONTAINERS):
+                        visit(item)
             elif isinstance(obj, dict):
                 for item in obj.values():
-                    visit(item)
+                    if isinstance(item, _CONTAINERS):
+                        visit(item)
 
+        untracked = self._untracked
         for key, value in vars(self).items():
-            if key not in self._untracked:
+            if key not in untracked and isinstance(value, _CONTAINERS):
                 visit(value)
         return found
 
@@ -493,3 +497,7 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+# What `_sublayers` looks into: layers themselves and the containers that may hold them.
+_CONTAINERS = (Layer, list, tuple, dict)
