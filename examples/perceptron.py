@@ -21,9 +21,7 @@ import numpy as np
 import lamina as keras
 
 
-def step(z):
-    """Heaviside step activation: 1.0 where z >= 0, else 0.0 (same shape as z)."""
-    return jnp.where(z >= 0, 1.0, 0.0).astype(z.dtype)
+step = keras.activations.step  # Heaviside: 1.0 where z >= 0, else 0.0 (its gradient is zero)
 
 
 class Perceptron(keras.Sequential):
@@ -51,7 +49,7 @@ def make_perceptron(n_features, learning_rate=1.0):
     """A single TLU over `n_features` inputs, weights starting at zero; loss mse (= error rate)."""
     model = Perceptron([
         keras.Input(shape=(n_features,)),
-        keras.layers.Dense(1, activation=step, kernel_initializer="zeros", bias_initializer="zeros"),
+        keras.layers.Dense(1, activation="step", kernel_initializer="zeros", bias_initializer="zeros"),
     ])
     model.learning_rate = learning_rate
     model.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])

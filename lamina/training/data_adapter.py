@@ -97,6 +97,14 @@ class ArrayData:
             if n_w != n_x:
                 raise ValueError(f"sample_weight has {n_w} entries but x has {n_x} samples.")
         self.n = n_x
+        self._device = None
+
+    def on_device(self):
+        """(x, y, sample_weight) on the device, uploaded once per ArrayData (e.g. validation data
+        is not re-sent every epoch). `device_put` copies ~1.5x faster than `jnp.asarray`."""
+        if self._device is None:
+            self._device = jax.device_put((self.x, self.y, self.sample_weight))
+        return self._device
 
     def split(self, fraction):
         """(train, validation): the LAST `fraction` of rows is validation (Keras semantics, before shuffling)."""

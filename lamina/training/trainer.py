@@ -273,11 +273,6 @@ class Trainer:
         flops_per_step = 6 * max(self.count_params(), 1) * batch_size
         return int(min(max(2.5e9 // flops_per_step, 1), steps))
 
-    @staticmethod
-    def _device_arrays(data, with_y=True):
-        to_dev = lambda t: jax.tree_util.tree_map(jnp.asarray, t)  # noqa: E731
-        return (to_dev(data.x), to_dev(data.y) if with_y else None, to_dev(data.sample_weight))
-
     def _logs_to_floats(self, logs):
         """Device logs -> {name: float}, in the order of `metrics_names` (loss first)."""
         logs = jax.device_get(logs)
@@ -350,7 +345,7 @@ class Trainer:
         with jax.disable_jit(self.run_eagerly):
             cbs.on_train_begin()
             if not stream:
-                arrays = self._device_arrays(train)
+                arrays = train.on_device()
                 chunk = self._chunk_size(steps, batch_size, verbose, cbs)
                 n_chunks = math.ceil(steps / chunk)
                 run_chunk = loops.array_chunk(self, "train", chunk, batch_size, guard=n_chunks * chunk != steps)
@@ -488,7 +483,7 @@ class Trainer:
             n_steps = min(int(steps), n_steps)
         run = loops.array_chunk(self, "test", n_steps, batch_size)
         order = loops.sample_order(data.n, n_steps * batch_size, False)()
-        _, logs = run(state, self._device_arrays(data), order, 0, min(data.n, n_steps * batch_size))
+        _, logs = run(state, data.on_device(), order, 0, min(data.n, n_steps * batch_size))
         return self._logs_to_floats(logs)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
@@ -562,7 +557,7 @@ class Trainer:
         run = loops.array_chunk(self, "train", 1, data.n)
         order = loops.sample_order(data.n, data.n, False)()
         with jax.disable_jit(self.run_eagerly):
-            state, logs = run(state, self._device_arrays(data), order, 0, data.n)
+            state, logs = run(state, data.on_device(), order, 0, data.n)
         self._write_back(state)
         return self._batch_result(self._logs_to_floats(logs), return_dict)
 
