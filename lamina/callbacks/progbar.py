@@ -24,7 +24,8 @@ class Progbar:
         self.width = width
         self.stream = stream or sys.stdout
         self.start = time.monotonic()
-        self.dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
+        # Redraw in place on a terminal or in a notebook; elsewhere (logs, CI) print final lines only.
+        self.dynamic = (hasattr(self.stream, "isatty") and self.stream.isatty()) or "ipykernel" in sys.modules
         self._last_draw = 0.0
 
     def update(self, current, logs=None, finalize=False):

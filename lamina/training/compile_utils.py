@@ -41,9 +41,28 @@ def flatten_targets(y, names, what="y"):
     return [y]
 
 
+# Metric names whose meaning depends on the loss and shapes (Keras resolves them at fit time).
+RESOLVED_BY_SHAPE = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def _is_config(x):
+    return isinstance(x, dict) and {"class_name", "config"} <= set(x)
+
+
+def spec_items(spec):
+    """The individual losses/metrics in a compile argument (one, a list, or a dict, possibly nested)."""
+    if spec is None:
+        return []
+    if isinstance(spec, dict) and not _is_config(spec):
+        return [item for value in spec.values() for item in spec_items(value)]
+    if isinstance(spec, (list, tuple)):
+        return [item for value in spec for item in spec_items(value)]
+    return [spec]
+
+
 def per_output(spec, names, what):
     """Spread a compile argument over outputs: one value, a list, or a dict by output name."""
-    if isinstance(spec, dict) and not ({"class_name", "config"} <= set(spec)):
+    if isinstance(spec, dict) and not _is_config(spec):
         unknown = [k for k in spec if k not in names]
         if unknown:
             raise ValueError(f"compile: {what} has keys {unknown} that are not outputs of the model ({names}).")
@@ -142,7 +161,7 @@ class CompiledMetrics:
 
     @staticmethod
     def _resolve(item, loss, y_shape, y_pred_shape, metrics_lib):
-        if isinstance(item, str) and item.lower() in ("accuracy", "acc", "crossentropy", "ce"):
+        if isinstance(item, str) and item.lower() in RESOLVED_BY_SHAPE:
             return metrics_lib.resolve_accuracy(item, loss, y_shape, y_pred_shape)
         return metrics_lib.get(item)
 

@@ -63,14 +63,12 @@ class Trainer:
         from lamina import losses, metrics as metrics_lib, optimizers
 
         self.optimizer = optimizers.get(optimizer)
-        for item in jax.tree_util.tree_leaves(loss, is_leaf=lambda x: not isinstance(x, (list, tuple, dict)) or
-                                              ({"class_name", "config"} <= set(x) if isinstance(x, dict) else False)):
-            if item is not None:
-                losses.get(item)
-        for group in (metrics, weighted_metrics):
-            for item in jax.tree_util.tree_leaves(group, is_leaf=lambda x: isinstance(x, str) or callable(x)):
-                if isinstance(item, str) and item.lower() not in ("accuracy", "acc", "crossentropy", "ce"):
-                    metrics_lib.get(item)
+        # Resolve every name now, so a typo fails at compile with the closest valid name suggested.
+        for item in compile_utils.spec_items(loss):
+            losses.get(item)
+        for item in compile_utils.spec_items(metrics) + compile_utils.spec_items(weighted_metrics):
+            if not (isinstance(item, str) and item.lower() in compile_utils.RESOLVED_BY_SHAPE):
+                metrics_lib.get(item)
         self.loss = loss
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
                                   weighted_metrics=weighted_metrics)
