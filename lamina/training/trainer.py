@@ -229,15 +229,15 @@ class Trainer:
             self.batch_mask = None
 
     def _train_state(self, rng):
-        params = [v.value for v in self.trainable_variables]
+        """A fresh TrainState from the model's variables (the optimizer keeps its state if still valid)."""
+        weights = self.get_state()
         owner = tuple(v.uid for v in self.trainable_variables)
         fresh_optimizer = self.optimizer.state is None or getattr(self.optimizer, "_built_for", None) != owner
-        opt_state, metric_states = self._init_fn(fresh_optimizer)(params)
+        opt_state, metric_states = self._init_fn(fresh_optimizer)(weights["trainable"])
         if fresh_optimizer:
             self.optimizer.state = opt_state
             self.optimizer._built_for = owner
-        return {"trainable": params, "non_trainable": [v.value for v in self.non_trainable_variables],
-                "optimizer": self.optimizer.state, "metrics": metric_states, "rng": jnp.asarray(rng)}
+        return dict(weights, optimizer=self.optimizer.state, metrics=metric_states, rng=jnp.asarray(rng))
 
     def _init_fn(self, with_optimizer):
         """One compiled function making fresh optimizer and metric states (instead of one compile per op)."""
@@ -249,17 +249,15 @@ class Trainer:
         return self._fns[key]
 
     def _write_back(self, state):
-        for var, value in zip(self.trainable_variables, state["trainable"]):
-            var._value = value
-        for var, value in zip(self.non_trainable_variables, state["non_trainable"]):
+        """Store a TrainState's weights and optimizer state in the model's Variables and optimizer."""
+        trainable, non_trainable = self._state_variables()
+        for var, value in zip(trainable + non_trainable, [*state["trainable"], *state["non_trainable"]]):
             var._value = value
         self.optimizer.state = state["optimizer"]
 
     def _read_weights(self, state):
-        state["trainable"] = [v.value for v in self.trainable_variables]
-        state["non_trainable"] = [v.value for v in self.non_trainable_variables]
-        state["optimizer"] = self.optimizer.state
-        return state
+        """Refresh a TrainState from the Variables (a callback may have changed weights or the LR)."""
+        return dict(state, **self.get_state(), optimizer=self.optimizer.state)
 
     def _chunk_size(self, steps, batch_size, verbose, callbacks):
         if self.steps_per_execution:
@@ -470,9 +468,7 @@ class Trainer:
 
     def _evaluate_data(self, data, batch_size, steps=None):
         setup = self._setup
-        state = {"trainable": [v.value for v in self.trainable_variables],
-                 "non_trainable": [v.value for v in self.non_trainable_variables],
-                 "metrics": self._init_fn(False)([])[1], "rng": np.zeros((2,), np.uint32)}
+        state = dict(self.get_state(), metrics=self._init_fn(False)([])[1], rng=np.zeros((2,), np.uint32))
         if isinstance(data, data_adapter.StreamData):
             _, logs = self._run_stream("test", state, data, None, None)
             return logs
