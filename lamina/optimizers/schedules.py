@@ -44,28 +44,20 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+class _RatioDecay(LearningRateSchedule):
+    """Shared by schedules of `step / decay_steps` (floored when `staircase=True`)."""
 
-    With `staircase=True` the exponent is floored, so the rate drops every
-    `decay_steps` steps.
-    """
-
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
-        _positive_steps("ExponentialDecay", "decay_steps", decay_steps)
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        _positive_steps(type(self).__name__, "decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
 
-    def __call__(self, step):
-        lr0 = jnp.asarray(self.initial_learning_rate, _DTYPE)
+    def _ratio(self, step):
         p = jnp.asarray(step, _DTYPE) / jnp.asarray(self.decay_steps, _DTYPE)
-        if self.staircase:
-            p = jnp.floor(p)
-        return lr0 * jnp.power(jnp.asarray(self.decay_rate, _DTYPE), p)
+        return jnp.floor(p) if self.staircase else p
 
     def get_config(self):
         return {
@@ -75,6 +67,22 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_RatioDecay):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+
+    With `staircase=True` the exponent is floored, so the rate drops every
+    `decay_steps` steps.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        lr0 = jnp.asarray(self.initial_learning_rate, _DTYPE)
+        return lr0 * jnp.power(jnp.asarray(self.decay_rate, _DTYPE), self._ratio(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -154,35 +162,18 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RatioDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored
     ratio when `staircase=True`).
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _positive_steps("InverseTimeDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
         lr0 = jnp.asarray(self.initial_learning_rate, _DTYPE)
-        p = jnp.asarray(step, _DTYPE) / jnp.asarray(self.decay_steps, _DTYPE)
-        if self.staircase:
-            p = jnp.floor(p)
-        return lr0 / (1.0 + jnp.asarray(self.decay_rate, _DTYPE) * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return lr0 / (1.0 + jnp.asarray(self.decay_rate, _DTYPE) * self._ratio(step))
 
 
 def _cosine(step, decay_steps, start_lr, alpha):
