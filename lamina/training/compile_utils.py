@@ -61,14 +61,19 @@ def spec_items(spec):
 
 
 def per_output(spec, names, what):
-    """Spread a compile argument over outputs: one value, a list, or a dict by output name."""
+    """Spread a compile argument over outputs: one value, a list, or a dict by output name.
+
+    With several outputs, a list with one entry per output is taken per output (Keras 3). A flat
+    list of metrics of another length applies to every output (tf.keras 2; Keras 3 rejects it).
+    """
     if isinstance(spec, dict) and not _is_config(spec):
         unknown = [k for k in spec if k not in names]
         if unknown:
             raise ValueError(f"compile: {what} has keys {unknown} that are not outputs of the model ({names}).")
         return [spec.get(n) for n in names]
     if isinstance(spec, (list, tuple)) and len(names) > 1:
-        if what.endswith("metrics") and not any(isinstance(s, (list, tuple, dict)) for s in spec):
+        flat = not any(isinstance(s, (list, tuple, dict)) for s in spec)
+        if what.endswith("metrics") and flat and len(spec) != len(names):
             return [list(spec)] * len(names)
         if len(spec) != len(names):
             raise ValueError(f"compile: {what} has {len(spec)} entries but the model has {len(names)} outputs ({names}).")
@@ -201,7 +206,7 @@ def output_activation_warnings(model, compiled_loss, y_pred_shapes):
     """Warn about likely mistakes Keras lets through (softmax + binary CE, one sigmoid unit + categorical CE)."""
     from lamina import activations
 
-    layers = output_layers(model)
+    layers = output_layers(model, len(compiled_loss.names))
     for i, loss in enumerate(compiled_loss.losses):
         if loss is None or layers[i] is None:
             continue
@@ -224,8 +229,8 @@ def output_activation_warnings(model, compiled_loss, y_pred_shapes):
             )
 
 
-def output_layers(model):
-    """For each model output, the layer that produced it when that is knowable (else None)."""
+def output_layers(model, count):
+    """For each of the model's `count` outputs, the layer that produced it when knowable (else None)."""
     from lamina.models.functional import Functional
     from lamina.models.sequential import Sequential
 
@@ -239,7 +244,7 @@ def output_layers(model):
             single_output = not isinstance(tensor.node.outputs, (list, tuple, dict))
             found.append(layer if uses == 1 and single_output else None)
         return found
-    return [None] * len(getattr(model, "output_names", None) or [None])
+    return [None] * count
 
 
 def fusable_outputs(model, compiled_loss):
@@ -247,7 +252,7 @@ def fusable_outputs(model, compiled_loss):
     from lamina import activations
 
     fused = {}
-    for i, (layer, loss) in enumerate(zip(output_layers(model), compiled_loss.losses)):
+    for i, (layer, loss) in enumerate(zip(output_layers(model, len(compiled_loss.names)), compiled_loss.losses)):
         if layer is None or loss is None or getattr(loss, "from_logits", True):
             continue
         act = getattr(layer, "activation", None)
