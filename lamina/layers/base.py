@@ -109,14 +109,10 @@ def _fmt(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _shape_of(x):
-    return tuple(x.shape)
-
-
 def _shapes(tree):
     """Shapes of the array leaves of `tree`, in the same structure."""
     leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=symbolic.is_symbolic)
-    shapes = [_shape_of(x) if hasattr(x, "shape") else x for x in leaves]
+    shapes = [tuple(x.shape) if hasattr(x, "shape") else x for x in leaves]
     if treedef == jax.tree_util.tree_structure(0):
         return shapes[0]
     # shapes are tuples, which tree_unflatten would treat as nodes: box them, then unbox.

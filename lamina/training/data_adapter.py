@@ -201,9 +201,10 @@ def class_weight_to_sample_weight(y, class_weight):
         labels = np.argmax(y, axis=1)
     else:
         labels = np.rint(np.reshape(y, (y.shape[0], -1))[:, 0]).astype(np.int64)
-    present = set(np.unique(labels).tolist())
-    missing = sorted(present - set(int(k) for k in class_weight))
+    present, position = np.unique(labels, return_inverse=True)
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    missing = [int(c) for c in present if int(c) not in table]
     if missing:
         raise ValueError(f"class_weight has no entry for class(es) {missing} that occur in y; give a weight for every class.")
-    table = {int(k): float(v) for k, v in class_weight.items()}
-    return np.asarray([table[int(c)] for c in labels], dtype=np.float32)
+    # One lookup per distinct class, then a gather (not a Python loop over every sample).
+    return np.asarray([table[int(c)] for c in present], dtype=np.float32)[position.reshape(-1)]

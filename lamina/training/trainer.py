@@ -147,6 +147,17 @@ class Trainer:
                 stacklevel=3,
             )
 
+    @staticmethod
+    def _apply_class_weight(data, setup, class_weight):
+        """Fold `class_weight` into `data.sample_weight` (multiplied with given sample weights)."""
+        if class_weight is None:
+            return
+        y_flat = compile_utils.flatten_targets(data.y, setup["names"])
+        if len(y_flat) != 1:
+            raise ValueError("class_weight works with single-output models; use sample_weight instead.")
+        cw = data_adapter.class_weight_to_sample_weight(y_flat[0], class_weight)
+        data.sample_weight = cw if data.sample_weight is None else data.sample_weight * cw
+
     def _scales_its_inputs(self):
         """Whether the first layer rescales or looks up its inputs (then large raw values are fine)."""
         first = next((l for l in self.layers if type(l).__name__ != "InputLayer"), None)
@@ -320,12 +331,7 @@ class Trainer:
         else:
             setup = self._prepare(train.x, train.y)
             self._check_training_data(train, setup)
-            if class_weight is not None:
-                y_flat = compile_utils.flatten_targets(train.y, setup["names"])
-                if len(y_flat) != 1:
-                    raise ValueError("fit: class_weight works with single-output models; use sample_weight instead.")
-                cw = data_adapter.class_weight_to_sample_weight(y_flat[0], class_weight)
-                train.sample_weight = cw if train.sample_weight is None else train.sample_weight * cw
+            self._apply_class_weight(train, setup, class_weight)
             steps = math.ceil(train.n / batch_size)
             if steps_per_epoch is not None:
                 steps = min(int(steps_per_epoch), steps)
@@ -543,10 +549,7 @@ class Trainer:
         data = data_adapter.ArrayData(x, y, sample_weight)
         setup = self._prepare(data.x, data.y)
         self._check_training_data(data, setup)
-        if class_weight is not None:
-            y_flat = compile_utils.flatten_targets(data.y, setup["names"])
-            cw = data_adapter.class_weight_to_sample_weight(y_flat[0], class_weight)
-            data.sample_weight = cw if data.sample_weight is None else data.sample_weight * cw
+        self._apply_class_weight(data, setup, class_weight)
         state = self._train_state(draw_key())
         run = loops.array_chunk(self, "train", 1, data.n)
         order = loops.sample_order(data.n, data.n, False)()
