@@ -41,14 +41,12 @@ from lamina.optimizers import schedules as schedules_lib
 from lamina.optimizers import transforms
 from lamina.saving import serialization
 
-_NAME_COUNTS = {}
-
 
 def _auto_name(cls_name):
-    base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls_name).lower()
-    count = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
+    """'Adam' -> 'adam', then 'adam_1', ... (reset by `clear_session`, like layer names)."""
+    from lamina.layers.base import unique_name
+
+    return unique_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls_name).lower())
 
 
 def _check_nonnegative(cls_name, **values):

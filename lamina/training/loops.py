@@ -1,7 +1,8 @@
 """The compiled loops: many steps per XLA call over device-resident data.
 
 Each builder returns a `jax.jit` function and caches it in `model._fns`
-(cleared whenever compile or the data structure changes).
+(cleared whenever compile or the data structure changes); the training and
+evaluation loops are also kept on disk across runs (`compiled`).
 
 * `array_chunk`: `steps` train/test steps in one `lax.scan`; each step gathers
   its batch from the full device arrays through an index `order`; rows past
@@ -16,13 +17,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.training import data_adapter
+from lamina.backend import programs
+from lamina.training import data_adapter, program_key
 
 
 def _cached(model, key, build):
     if key not in model._fns:
         model._fns[key] = build()
     return model._fns[key]
+
+
+def compiled(model, key, fn):
+    """`jax.jit(fn)`, cached in `model._fns[key]` and kept on disk across runs (see `backend.programs`)."""
+    return _cached(model, key, lambda: programs.CachedProgram(
+        fn, lambda signature: program_key.program_key(model, key, signature)))
 
 
 def _step(model, kind):
@@ -51,7 +59,7 @@ def array_chunk(model, kind, steps, batch_size, guard=False):
         state, _ = jax.lax.scan(body, state, jnp.arange(steps))
         return state, metrics.results(state["metrics"])
 
-    return _cached(model, (kind, steps, batch_size, guard), lambda: jax.jit(chunk))
+    return compiled(model, (kind, steps, batch_size, guard), chunk)
 
 
 def stream_chunk(model, kind):
@@ -67,7 +75,7 @@ def stream_chunk(model, kind):
         state, _ = jax.lax.scan(body, state, (stacked, masks))
         return state, metrics.results(state["metrics"])
 
-    return _cached(model, (kind, "stream"), lambda: jax.jit(chunk))
+    return compiled(model, (kind, "stream"), chunk)
 
 
 def predict_direct(model):

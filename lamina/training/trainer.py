@@ -252,12 +252,9 @@ class Trainer:
 
     def _init_fn(self, with_optimizer):
         """One compiled function making fresh optimizer and metric states (instead of one compile per op)."""
-        key = ("init", with_optimizer)
-        if key not in self._fns:
-            metrics = self._setup["metrics"]
-            init_opt = self.optimizer.init if with_optimizer else (lambda params: None)
-            self._fns[key] = jax.jit(lambda params: (init_opt(params), metrics.init_state()))
-        return self._fns[key]
+        metrics = self._setup["metrics"]
+        init_opt = self.optimizer.init if with_optimizer else (lambda params: None)
+        return loops.compiled(self, ("init", with_optimizer), lambda params: (init_opt(params), metrics.init_state()))
 
     def _write_back(self, state):
         """Store a TrainState's weights and optimizer state in the model's Variables and optimizer."""

@@ -1,0 +1,154 @@
+"""Compiled XLA programs kept on disk, found without tracing.
+
+JAX's persistent compilation cache names a program by its lowered module, so
+even a warm run traces and lowers it first (0.1-0.3 s for a training loop).
+`CachedProgram` names a program by a key its caller computes from what
+determines the program (for models: `lamina.training.program_key`), so a warm
+run loads the executable straight from disk.
+
+An executable that JAX itself loaded from its cache cannot be serialized again
+(it lacks its kernels), so a program is compiled under a module name that
+holds the key, which JAX's cache has never seen, and JAX is kept from storing
+a second copy. A stored program that fails to load is deleted and compiled
+anew.
+
+Entries are executables (machine code this process runs), so like JAX's cache
+the folder must be private to the user; it is created with mode 0700.
+"""
+
+import collections
+import os
+import tempfile
+
+import jax
+import numpy as np
+
+_FORMAT = b"lamina-program-1\n"
+
+#: How programs were obtained in this process: "loaded" from disk, "compiled" and stored, or left to "jit".
+counts = collections.Counter()
+
+
+def directory():
+    """The folder of stored programs (inside JAX's cache folder), or None when caching is off."""
+    if not jax.config.jax_compilation_cache_dir or not jax.config.jax_enable_compilation_cache:
+        return None
+    return os.path.join(jax.config.jax_compilation_cache_dir, "lamina-programs")
+
+
+def signature(args):
+    """What a compiled program is specialised to: tree structure, shapes, dtypes, weak types."""
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    return treedef, tuple(_leaf_signature(leaf) for leaf in leaves)
+
+
+def _leaf_signature(leaf):
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None:
+        return type(leaf).__name__  # a Python scalar: weakly typed
+    return leaf.shape, dtype, getattr(leaf, "weak_type", False)
+
+
+class CachedProgram:
+    """`jax.jit(fn)`, called through executables stored under `key_fn(signature)`.
+
+    `key_fn` returns a hex string naming the program for that signature, or None
+    when it cannot vouch for one (then `jax.jit(fn)` runs as usual, with JAX's cache).
+    """
+
+    def __init__(self, fn, key_fn):
+        self.fn = fn
+        self.jitted = jax.jit(fn)
+        self.key_fn = key_fn
+        self._programs = {}  # signature -> callable
+
+    def __call__(self, *args):
+        if jax.config.jax_disable_jit:
+            return self.jitted(*args)
+        sig = signature(args)
+        program = self._programs.get(sig)
+        if program is None:
+            program = self._programs[sig] = self._obtain(sig, args)
+        return program(*args)
+
+    def _obtain(self, sig, args):
+        folder = directory()
+        key = self.key_fn(sig) if folder else None
+        if key is None:
+            counts["jit"] += 1
+            return self.jitted
+        path = os.path.join(folder, key)
+        program = _load(path, jax.tree_util.tree_structure((args, {})))
+        if program is not None:
+            counts["loaded"] += 1
+            return program
+        with _jax_cache_not_written():
+            program = jax.jit(_named(self.fn, key)).lower(*args).compile()
+        _store(path, program, folder)
+        counts["compiled"] += 1
+        return program
+
+
+def _named(fn, key):
+    """`fn` under a name holding `key`, so its lowered module is new to JAX's cache."""
+    def program(*args):
+        return fn(*args)
+
+    program.__name__ = program.__qualname__ = f"lamina_{key[:24]}"
+    return program
+
+
+class _jax_cache_not_written:
+    """Keep JAX from storing the next compile in its own cache (this one stores it)."""
+
+    def __enter__(self):
+        self.before = jax.config.jax_persistent_cache_min_compile_time_secs
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", float("inf"))
+
+    def __exit__(self, *exc):
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", self.before)
+
+
+def _load(path, in_tree):
+    """The program stored at `path`, or None; `in_tree` is the structure of `(args, {})`."""
+    import pickle
+
+    from jax.experimental import serialize_executable
+
+    try:
+        with open(path, "rb") as f:
+            if f.readline() != _FORMAT:
+                raise ValueError("not a lamina program")
+            payload, out_tree = pickle.load(f)
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except FileNotFoundError:
+        return None
+    except Exception:  # an entry from another jaxlib or a damaged file: drop it, compile anew
+        _remove(path)
+        return None
+
+
+def _store(path, compiled, folder):
+    """Write `compiled` to `path` atomically; a program that cannot be serialized is simply not kept."""
+    import pickle
+
+    from jax.experimental import serialize_executable
+
+    try:
+        payload, _, out_tree = serialize_executable.serialize(compiled)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_FORMAT)
+            pickle.dump((payload, out_tree), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except Exception:
+        if "tmp" in locals():
+            _remove(tmp)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -1,0 +1,144 @@
+"""The name of a model's compiled program, computed without tracing it.
+
+A program (a training chunk, an evaluation pass) is determined by lamina's own
+code, the model's architecture and compile settings, the shapes of its
+arguments, and a few global settings. When every object the model reaches is
+lamina's (or JAX's, NumPy's, optax's), all of that is written down here and
+hashed; a model holding user code (a custom layer, loss or activation, a
+subclassed model, a Lambda of a user function) gets no key, because editing
+that code would not change the key; it then runs through `jax.jit` as usual.
+"""
+
+import functools
+import hashlib
+import json
+import os
+import types
+
+import jax
+import numpy as np
+
+#: Modules whose objects a program may depend on without making the key unsafe.
+_TRUSTED = ("lamina", "jax", "jaxlib", "numpy", "optax", "ml_dtypes", "builtins")
+
+
+def program_key(model, name, signature):
+    """Hex key of `model`'s program `name` for arguments of `signature`, or None if it holds user code."""
+    description = _model_description(model)
+    if description is None:
+        return None
+    text = json.dumps([_environment(), description, str(name), str(signature[0]), signature[1]],
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _model_description(model):
+    if not _only_trusted_code(model):
+        return None
+    from lamina.backend import config
+
+    optimizer = None
+    if model.optimizer is not None:
+        optimizer = _describe(model.optimizer)
+        if isinstance(optimizer["config"].get("learning_rate"), float):
+            optimizer["config"]["learning_rate"] = "state"  # a float rate is an input of the program
+    return {
+        "model": _describe(model),
+        "compile": _describe(getattr(model, "_compile_args", None)),
+        "optimizer": optimizer,
+        "trainable": [layer.trainable for layer in _all_layers(model)],
+        "settings": [config.floatx(), config.epsilon(), config.image_data_format(),
+                     bool(jax.config.jax_enable_x64), str(jax.config.jax_default_matmul_precision)],
+    }
+
+
+def _describe(obj):
+    """A JSON-able account of a configured object: class and config, recursively."""
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [_describe(item) for item in obj]
+    if isinstance(obj, dict):
+        return {str(k): _describe(v) for k, v in obj.items()}
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    if hasattr(obj, "get_config"):
+        return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "config": _describe(obj.get_config())}
+    return repr(obj)
+
+
+def _all_layers(model):
+    found, stack = [], [model]
+    while stack:
+        layer = stack.pop()
+        found.append(layer)
+        stack.extend(reversed(layer._sublayers()))
+    return found
+
+
+def _trusted_module(name):
+    return isinstance(name, str) and name.split(".")[0] in _TRUSTED
+
+
+def _only_trusted_code(root):
+    """Whether every class and function reachable from `root`'s attributes comes from a trusted module."""
+    from lamina.backend.variables import Variable
+
+    seen = set()
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, bool, complex)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (np.ndarray, np.generic, jax.Array, Variable, np.dtype)):
+            continue
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, functools.partial):
+            stack.extend((obj.func, obj.args, obj.keywords))
+        elif isinstance(obj, types.MethodType):
+            stack.extend((obj.__func__, obj.__self__))
+        elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
+            if not _trusted_module(getattr(obj, "__module__", None)):
+                return False
+            if isinstance(obj, types.FunctionType) and obj.__closure__:
+                stack.extend(cell.cell_contents for cell in obj.__closure__ if _cell_filled(cell))
+        elif not _trusted_module(type(obj).__module__):
+            return False
+        elif type(obj).__module__.split(".")[0] == "lamina" and hasattr(obj, "__dict__"):
+            stack.extend(vars(obj).values())
+    return True
+
+
+def _cell_filled(cell):
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    """What outside the model shapes every program: library code and versions, device, XLA flags."""
+    import jaxlib
+
+    import lamina
+
+    digest = hashlib.sha256()
+    root = os.path.dirname(lamina.__file__)
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode())
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+    devices = jax.devices()
+    return [digest.hexdigest(), jax.__version__, jaxlib.__version__, devices[0].platform,
+            [d.device_kind for d in devices], os.environ.get("XLA_FLAGS", "")]
