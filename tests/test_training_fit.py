@@ -438,6 +438,23 @@ def test_fixed_seed_gives_bit_identical_runs():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("with_dropout", [True, False])
+def test_the_step_key_advances_only_when_a_layer_draws_from_it(with_dropout):
+    import jax
+
+    extra = [L.Dropout(0.5)] if with_dropout else []
+    model = lamina.Sequential([lamina.Input(shape=(5,)), L.Dense(8), *extra, L.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.train_on_batch(X[:8], Y_SPARSE[:8])
+    step = jax.jit(lambda s: model._with_mask(model.train_step, s, (X[:8], Y_SPARSE[:8], None), jnp.ones(8)))
+    keys = [model._train_state(lamina.backend.random.make_key(7))]
+    for _ in range(2):
+        keys.append(step(keys[-1]))
+    keys = [np.asarray(state["rng"]) for state in keys]
+    assert (not np.array_equal(keys[0], keys[1])) == with_dropout
+    assert (not np.array_equal(keys[1], keys[2])) == with_dropout
+
+
 def test_learning_rate_set_by_a_callback_takes_effect_without_retrace():
     traces = []
 

@@ -5,7 +5,8 @@ Every random draw in lamina (initial weights, dropout masks, shuffling) takes a
 
 * an explicit integer `seed=` given to an initializer or layer: always the same key;
 * inside a stateless call (`lamina.backend.variables.StatelessScope`): keys folded
-  from the rng passed to `stateless_call`, so a compiled step is a pure function;
+  from the rng passed to `stateless_call`, so a compiled step is a pure function
+  (a training step passes a `StepKey`, split only if some layer draws from it);
 * otherwise the global stream, reset by `set_random_seed`.
 """
 
@@ -105,3 +106,27 @@ class SeedGenerator:
             return draw_key(None)
         with jax.ensure_compile_time_eval():
             return jax.random.fold_in(make_key(self.seed), self._count)
+
+
+class StepKey:
+    """A training step's key, split from the carried key only if a layer draws from it.
+
+    `draw()` -> the key for this step's random layers (the first call splits);
+    `carry()` -> the key to carry to the next step: the split's other half, or the
+    key itself when nothing drew (a model without dropout or noise then pays no
+    PRNG work per step).
+    """
+
+    def __init__(self, key):
+        self.key = key
+        self._split = None
+
+    def draw(self):
+        import jax
+
+        if self._split is None:
+            self._split = jax.random.split(self.key)
+        return self._split[1]
+
+    def carry(self):
+        return self.key if self._split is None else self._split[0]

@@ -159,7 +159,7 @@ class StatelessScope:
     Args:
         variables: the variables whose values are supplied.
         values: their values, in the same order.
-        rng: a PRNG key for random layers, or None (inference).
+        rng: a PRNG key (or a `random.StepKey`) for random layers, or None (inference).
         batch_mask: optional [batch] float array, 1 for real rows and 0 for
             padding rows; layers that pool over the batch (BatchNormalization)
             ignore padding rows.
@@ -194,8 +194,11 @@ class StatelessScope:
         return variable._value if found is None else found
 
     def next_key(self):
+        from lamina.backend.random import StepKey
+
         self._key_count += 1
-        return jax.random.fold_in(self.rng, self._key_count)
+        rng = self.rng.draw() if isinstance(self.rng, StepKey) else self.rng
+        return jax.random.fold_in(rng, self._key_count)
 
     def __enter__(self):
         _scope_stack().append(self)

@@ -18,6 +18,10 @@ import types
 import jax
 import numpy as np
 
+#: JAX settings that change what a traced program computes.
+_JAX_SETTINGS = ("jax_enable_x64", "jax_default_matmul_precision", "jax_threefry_partitionable",
+                 "jax_default_prng_impl", "jax_numpy_dtype_promotion", "jax_softmax_custom_jvp", "jax_debug_nans")
+
 #: Modules whose objects a program may depend on without making the key unsafe.
 _TRUSTED = ("lamina", "jax", "jaxlib", "numpy", "optax", "ml_dtypes", "builtins")
 
@@ -47,8 +51,8 @@ def _model_description(model):
         "compile": _describe(getattr(model, "_compile_args", None)),
         "optimizer": optimizer,
         "trainable": [layer.trainable for layer in _all_layers(model)],
-        "settings": [config.floatx(), config.epsilon(), config.image_data_format(),
-                     bool(jax.config.jax_enable_x64), str(jax.config.jax_default_matmul_precision)],
+        "settings": [config.floatx(), config.epsilon(), config.image_data_format()]
+        + [str(getattr(jax.config, name, None)) for name in _JAX_SETTINGS],
     }
 
 

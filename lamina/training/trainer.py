@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina.backend.random import StepKey
 from lamina.training import compile_utils, data_adapter, loops
 
 
@@ -166,7 +167,10 @@ class Trainer:
     # ----- the pure step pieces ------------------------------------------------------------
 
     def compute_loss_and_updates(self, trainable, non_trainable, x, y, sample_weight, training, rng):
-        """Forward pass and loss: returns (loss, (y_pred list, new non_trainable, per-output losses))."""
+        """Forward pass and loss: returns (loss, (y_pred list, new non_trainable, per-output losses, next rng)).
+
+        `rng` is a key, a `StepKey` (then the next rng is its `carry()`) or None.
+        """
         setup = self._setup
         fused = setup["fused"]
         state = {"trainable": trainable, "non_trainable": non_trainable}
@@ -178,7 +182,8 @@ class Trainer:
         loss, per_output = self.compute_loss(x, y, raw, sample_weight, logit_outputs=set(fused))
         if extra:
             loss = loss + sum(jnp.sum(e) for e in extra)
-        return loss, (y_pred, new_state["non_trainable"], per_output)
+        next_rng = rng.carry() if isinstance(rng, StepKey) else rng
+        return loss, (y_pred, new_state["non_trainable"], per_output, next_rng)
 
     def compute_loss(self, x, y, y_pred, sample_weight=None, logit_outputs=()):
         """(total loss, per-output losses) for flat `y_pred`; padding rows are excluded via `batch_mask`."""
@@ -208,10 +213,9 @@ class Trainer:
     def train_step(self, state, data):
         """One optimization step: (state, (x, y, sample_weight)) -> new state. Pure; compiled by fit."""
         x, y, sample_weight = data
-        rng, step_rng = jax.random.split(state["rng"])
         grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
-        (loss, (y_pred, non_trainable, per_output)), grads = grad_fn(
-            state["trainable"], state["non_trainable"], x, y, sample_weight, True, step_rng)
+        (loss, (y_pred, non_trainable, per_output, rng)), grads = grad_fn(
+            state["trainable"], state["non_trainable"], x, y, sample_weight, True, StepKey(state["rng"]))
         params, opt_state = self.optimizer.apply(grads, state["optimizer"], state["trainable"])
         params = self.apply_constraints(params)
         metric_states = self.update_metrics(state["metrics"], loss, per_output, y, y_pred, sample_weight)
@@ -221,7 +225,7 @@ class Trainer:
     def test_step(self, state, data):
         """One evaluation step: updates only the metric states. Pure; compiled by evaluate."""
         x, y, sample_weight = data
-        loss, (y_pred, _, per_output) = self.compute_loss_and_updates(
+        loss, (y_pred, _, per_output, _) = self.compute_loss_and_updates(
             state["trainable"], state["non_trainable"], x, y, sample_weight, False, None)
         return dict(state, metrics=self.update_metrics(state["metrics"], loss, per_output, y, y_pred, sample_weight))
 
