@@ -19,6 +19,12 @@ from lamina.backend import config
 
 _local = threading.local()
 _uid = itertools.count()
+_created = [0]
+
+
+def variables_created():
+    """How many Variables this process has made (a cheap 'has anything new appeared?' check)."""
+    return _created[0]
 
 
 def _scope_stack():
@@ -48,6 +54,7 @@ class Variable:
     def __init__(self, value, name="variable", trainable=True, dtype=None,
                  regularizer=None, constraint=None):
         self.uid = next(_uid)
+        _created[0] = self.uid + 1
         self.name = name
         self.path = name
         self.trainable = bool(trainable)

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend.random import StepKey
-from lamina.training import compile_utils, data_adapter, loops
+from lamina.training import compile_utils, data_adapter, host_predict, loops
 
 
 def _steps_per_execution(value):
@@ -46,6 +46,7 @@ class Trainer:
         self.compiled = False
         self.optimizer = None
         self.stop_training = False
+        self.run_eagerly = False
         self.history = None
         self.batch_mask = None
         self._fns = {}
@@ -525,6 +526,10 @@ class Trainer:
             from lamina.layers.base import _shapes
 
             self._maybe_build(_shapes(jax.tree_util.tree_map(lambda a: jnp.asarray(a[:1]), x)))
+        if n <= min(batch_size, host_predict.MAX_ROWS) and not self.run_eagerly:
+            out = host_predict.predict(self, x)
+            if out is not None:
+                return out
         state = self.get_state()
         if n <= batch_size:
             out = loops.predict_direct(self)(state, x)

@@ -1,0 +1,77 @@
+"""`predict` on a few rows without an XLA call: the predict step run by NumPy on the CPU.
+
+On a tiny batch an XLA call costs more than its math (see `backend/numpy_eval.py`).
+Per input signature the predict step is traced once into a `NumpyProgram` and its
+first result is compared with XLA's; a model using a primitive NumPy does not
+cover, or whose results differ, keeps using XLA for that signature.
+"""
+
+import jax
+import numpy as np
+
+from lamina.backend import numpy_eval
+from lamina.backend.variables import variables_created
+from lamina.training import loops
+
+#: Batches of up to this many rows are predicted with NumPy when JAX computes on the CPU.
+MAX_ROWS = 8
+
+
+def predict(model, x):
+    """NumPy outputs for `x` (a NumPy array or tree of arrays, at most `MAX_ROWS` rows), or None."""
+    leaves, treedef = jax.tree_util.tree_flatten(x)
+    key = ("host", treedef, tuple((a.shape, a.dtype.str) for a in leaves))
+    runner = model._fns.get(key)
+    if runner is None or not runner.still_valid(model):
+        runner = model._fns[key] = HostRunner(model, x)
+        return runner.first_outputs
+    if runner.program is None:
+        return None
+    return runner(leaves)
+
+
+class HostRunner:
+    """The NumPy program of one model and input signature, with the model's weights it reads."""
+
+    def __init__(self, model, x):
+        state = model.get_state()
+        self.first_outputs = jax.tree_util.tree_map(np.asarray, loops.predict_direct(model)(state, x))
+        self.uids = tuple(v.uid for v in model.weights)
+        self.seen_variables = variables_created()
+        self.program = None
+        if jax.default_backend() != "cpu":
+            return
+        trainable, non_trainable = model._state_variables()
+        self.variables = non_trainable + trainable  # the order of the state dict's flattened leaves
+        self._sources = [None] * len(self.variables)
+        self._arrays = [None] * len(self.variables)
+        reference, self.out_tree = jax.tree_util.tree_flatten(self.first_outputs)
+        try:
+            program = numpy_eval.NumpyProgram(jax.make_jaxpr(model.predict_step)(state, x))
+            outs = program(*self._weights(), *jax.tree_util.tree_leaves(x))
+        except numpy_eval.Unsupported:
+            return
+        if len(outs) == len(reference) and all(
+                a.shape == b.shape and a.dtype == b.dtype and np.allclose(a, b, rtol=1e-4, atol=1e-6, equal_nan=True)
+                for a, b in zip(outs, reference)):
+            self.program = program
+
+    def still_valid(self, model):
+        """False when the model's variables changed (a layer added or removed) since this was built."""
+        if variables_created() == self.seen_variables:
+            return True
+        if tuple(v.uid for v in model.weights) != self.uids:
+            return False
+        self.seen_variables = variables_created()
+        return True
+
+    def _weights(self):
+        """The variables' current values as NumPy arrays (converted again only when a value changed)."""
+        for i, variable in enumerate(self.variables):
+            value = variable.value
+            if value is not self._sources[i]:
+                self._sources[i], self._arrays[i] = value, np.asarray(value)
+        return self._arrays
+
+    def __call__(self, leaves):
+        return jax.tree_util.tree_unflatten(self.out_tree, self.program(*self._weights(), *leaves))
