@@ -45,6 +45,14 @@ def test_what_changes_the_program_changes_the_key(change):
     assert key(change()) != key(mlp())
 
 
+def test_predicting_and_training_keep_the_key():
+    model = mlp()
+    base = key(model)
+    model.predict(np.zeros((2, 4), np.float32), verbose=0)
+    model.fit(np.zeros((8, 4), np.float32), np.zeros((8,), np.float32), epochs=1, verbose=0)
+    assert key(model) == base
+
+
 def test_freezing_a_layer_or_another_signature_or_step_count_changes_the_key():
     base = key(mlp())
     frozen = mlp()

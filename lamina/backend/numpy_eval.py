@@ -34,21 +34,30 @@ class NumpyProgram:
         self._inputs = [self._new_slot(shape=v.aval.shape) for v in jaxpr.invars]
         self._input_dtypes = [np.dtype(v.aval.dtype) for v in jaxpr.invars]
         self._outputs = [self._materialized(s) for s in self._emit(jaxpr, closed_jaxpr.consts, self._inputs)]
+        self._run = self._straight_line()
         self._check_shapes(jaxpr)
 
     def __call__(self, *args):
-        env = list(self._initial)
-        for slot, value, dtype in zip(self._inputs, args, self._input_dtypes):
-            env[slot] = value if value.dtype == dtype else np.asarray(value, dtype)  # as JAX canonicalizes
+        args = [a if a.dtype == dtype else np.asarray(a, dtype)  # as JAX canonicalizes inputs
+                for a, dtype in zip(args, self._input_dtypes)]
         with np.errstate(all="ignore"):  # inf/nan follow IEEE as in XLA, without NumPy's warnings
-            for fn, ins, out in self._steps:
-                result = fn(*[env[i] for i in ins])
-                if isinstance(out, tuple):
-                    for slot, value in zip(out, result):
-                        env[slot] = value
-                else:
-                    env[out] = result
-        return [np.array(env[slot]) for slot in self._outputs]  # owned copies, never views of inputs
+            outputs = self._run(*args)
+        return [np.array(out) for out in outputs]  # owned copies, never views of inputs
+
+    def _straight_line(self):
+        """The steps as one generated Python function (one call per step, no interpreter loop).
+
+        The source holds only slot numbers; functions and constants come from its namespace.
+        """
+        namespace = {f"s{slot}": value for slot, value in enumerate(self._initial) if value is not None}
+        lines = [f"def run({', '.join(f's{slot}' for slot in self._inputs)}):"]
+        for k, (fn, ins, out) in enumerate(self._steps):
+            namespace[f"f{k}"] = fn
+            target = "".join(f"s{slot}, " for slot in out) if isinstance(out, tuple) else f"s{out}"
+            lines.append(f"    {target} = f{k}({', '.join(f's{slot}' for slot in ins)})")
+        lines.append(f"    return [{', '.join(f's{slot}' for slot in self._outputs)}]")
+        exec(compile("\n".join(lines), "<lamina NumpyProgram>", "exec"), namespace)  # noqa: S102
+        return namespace["run"]
 
     # ----- building ------------------------------------------------------------------------
 

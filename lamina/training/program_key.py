@@ -106,7 +106,13 @@ def _only_trusted_code(root):
             stack.extend((obj.func, obj.args, obj.keywords))
         elif isinstance(obj, types.MethodType):
             stack.extend((obj.__func__, obj.__self__))
-        elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
+        elif isinstance(obj, types.BuiltinFunctionType):  # C functions and methods (np.add.reduce)
+            owner = getattr(obj, "__self__", None)
+            module = obj.__module__ or (owner.__name__ if isinstance(owner, types.ModuleType)
+                                        else type(owner).__module__)
+            if not _trusted_module(module):
+                return False
+        elif isinstance(obj, (types.FunctionType, type)):
             if not _trusted_module(getattr(obj, "__module__", None)):
                 return False
             if isinstance(obj, types.FunctionType) and obj.__closure__:
