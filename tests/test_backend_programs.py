@@ -71,6 +71,18 @@ def test_a_damaged_entry_is_replaced(folder):
     assert (folder / "k1").stat().st_size > 1000
 
 
+def test_the_folder_is_pruned_least_recently_used_first(folder, monkeypatch):
+    fn, _ = traced_counter()
+    for i, name in enumerate(["old", "used", "new"]):
+        programs.CachedProgram(fn, lambda sig, name=name: name)(X[: i + 1], W)
+        os.utime(folder / name, (1000 + i, 1000 + i))
+    size = (folder / "new").stat().st_size
+    programs.CachedProgram(fn, lambda sig: "used")(X[:2], W)  # loading marks it used
+    monkeypatch.setattr(programs, "MAX_BYTES", 2 * size + size // 2)
+    programs.CachedProgram(fn, lambda sig: "newest")(X[:3] * 1, W[:, :1])
+    assert sorted(os.listdir(folder)) == ["newest", "used"]
+
+
 def test_without_a_key_the_program_is_only_jitted(folder):
     fn, calls = traced_counter()
     program = programs.CachedProgram(fn, lambda sig: None)

@@ -13,7 +13,8 @@ a second copy. A stored program that fails to load is deleted and compiled
 anew.
 
 Entries are executables (machine code this process runs), so like JAX's cache
-the folder must be private to the user; it is created with mode 0700.
+the folder must be private to the user; it is created with mode 0700. It is
+kept under `MAX_BYTES`, dropping the least recently used programs.
 """
 
 import collections
@@ -24,6 +25,9 @@ import jax
 import numpy as np
 
 _FORMAT = b"lamina-program-1\n"
+
+#: The folder is pruned to this size, least recently used programs first.
+MAX_BYTES = 1 << 30
 
 #: How programs were obtained in this process: "loaded" from disk, "compiled" and stored, or left to "jit".
 counts = collections.Counter()
@@ -120,7 +124,9 @@ def _load(path, in_tree):
             if f.readline() != _FORMAT:
                 raise ValueError("not a lamina program")
             payload, out_tree = pickle.load(f)
-        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        program = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        os.utime(path)  # recently used: kept longest when the folder is pruned
+        return program
     except FileNotFoundError:
         return None
     except Exception:  # an entry from another jaxlib or a damaged file: drop it, compile anew
@@ -145,6 +151,24 @@ def _store(path, compiled, folder):
     except Exception:
         if "tmp" in locals():
             _remove(tmp)
+        return
+    _prune(folder)
+
+
+def _prune(folder, limit=None):
+    """Delete the least recently used programs while the folder holds more than `limit` bytes."""
+    limit = MAX_BYTES if limit is None else limit
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.is_file() and not entry.name.startswith("."):
+            stat = entry.stat()
+            entries.append((stat.st_mtime, stat.st_size, entry.path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        _remove(path)
+        total -= size
 
 
 def _remove(path):
