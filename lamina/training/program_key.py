@@ -28,7 +28,10 @@ _TRUSTED = ("lamina", "jax", "jaxlib", "numpy", "optax", "ml_dtypes", "builtins"
 
 def program_key(model, name, signature):
     """Hex key of `model`'s program `name` for arguments of `signature`, or None if it holds user code."""
-    description = _model_description(model)
+    try:
+        description = _model_description(model)
+    except Exception:  # e.g. a layer without get_config: no key, the program is traced as usual
+        return None
     if description is None:
         return None
     text = json.dumps([_environment(), description, str(name), str(signature[0]), signature[1]],
