@@ -47,10 +47,13 @@ def signature(args):
 
 
 def _leaf_signature(leaf):
+    aval = getattr(leaf, "aval", None)  # a JAX array: shape, dtype and weak type in one cached object
+    if aval is not None:
+        return aval
     dtype = getattr(leaf, "dtype", None)
     if dtype is None:
         return type(leaf).__name__  # a Python scalar: weakly typed
-    return leaf.shape, dtype, getattr(leaf, "weak_type", False)
+    return leaf.shape, dtype
 
 
 class CachedProgram:
