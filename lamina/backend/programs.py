@@ -22,7 +22,6 @@ import os
 import tempfile
 
 import jax
-import numpy as np
 
 _FORMAT = b"lamina-program-1\n"
 

@@ -8,6 +8,7 @@ choice for `metrics=["accuracy"]` given the target and output shapes.
 import inspect
 
 from lamina import losses as _losses
+from lamina.losses import targets as loss_targets
 from lamina.metrics.accuracy import (
     Accuracy,
     BinaryAccuracy,
@@ -201,7 +202,7 @@ def _shape_kind(y_true_shape, y_pred_shape, loss):
     if y_true_shape is not None and y_pred_shape is not None:
         is_binary, is_sparse = _losses.is_binary_or_sparse_categorical(tuple(y_true_shape), tuple(y_pred_shape))
         return "binary" if is_binary else "sparse" if is_sparse else "categorical"
-    kind = _losses._loss_kind(loss) if loss is not None else None
+    kind = loss_targets.loss_kind(loss) if loss is not None else None
     if kind is None:
         raise ValueError(
             "resolve_accuracy needs y_true_shape and y_pred_shape (or a cross-entropy loss) to "

@@ -1,6 +1,7 @@
 """Cross-entropy, KL divergence, Poisson and hinge metrics (means of the loss functions)."""
 
 from lamina import losses
+from lamina.losses import functions as loss_functions
 from lamina.metrics.base import _KerasMeanMetric
 
 
@@ -56,7 +57,7 @@ class SparseCategoricalCrossentropy(_KerasMeanMetric):
         super().__init__(name, dtype, from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
     def _values(self, y_true, y_pred, sample_weight):
-        return losses._sparse_cce_with_mask(y_true, y_pred, **self._fn_kwargs)
+        return loss_functions.sparse_categorical_crossentropy_with_mask(y_true, y_pred, **self._fn_kwargs)
 
 
 def _valid_rows(sample_weight):
@@ -73,7 +74,7 @@ class Hinge(_KerasMeanMetric):
 
     def _values(self, y_true, y_pred, sample_weight):
         # Rows with weight 0 (padding) do not take part in the 0/1 label check.
-        return losses._hinge(y_true, y_pred, valid=_valid_rows(sample_weight)), None
+        return loss_functions.hinge_with_valid_rows(y_true, y_pred, valid=_valid_rows(sample_weight)), None
 
 
 class SquaredHinge(_KerasMeanMetric):
@@ -85,7 +86,7 @@ class SquaredHinge(_KerasMeanMetric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred, sample_weight):
-        return losses._hinge(y_true, y_pred, valid=_valid_rows(sample_weight), squared=True), None
+        return loss_functions.hinge_with_valid_rows(y_true, y_pred, valid=_valid_rows(sample_weight), squared=True), None
 
 
 class CategoricalHinge(_KerasMeanMetric):

@@ -475,7 +475,6 @@ class Trainer:
     # ----- evaluate / predict ------------------------------------------------------------------------
 
     def _evaluate_data(self, data, batch_size, steps=None):
-        setup = self._setup
         state = dict(self.get_state(), metrics=self._init_fn(False)([])[1], rng=np.zeros((2,), np.uint32))
         if isinstance(data, data_adapter.StreamData):
             _, logs = self._run_stream("test", state, data, None, None)
