@@ -43,6 +43,9 @@ CASES = {
                                     jnp.exp2(a), jnp.log1p(jnp.abs(a)), jnp.expm1(a), jnp.square(a)), (A,)),
     "type conversions": (lambda a, i: (a.astype(jnp.int32), i.astype(jnp.float32), (a > 0).astype(jnp.float32),
                                        a.astype(jnp.bfloat16).astype(jnp.float32)), (A, I)),
+    "int8 product accumulated in int32": (
+        lambda i: jax.lax.dot_general(i, i.T, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32),
+        (np.full((2, 40), 100, np.int8),)),
     "dynamic slice, clamped like XLA": (lambda c: jax.lax.dynamic_slice(c, (1, 2, 1), (1, 2, 3)), (C,)),
 }
 

@@ -273,10 +273,20 @@ def _integer_pow(params, ins, outs):
     return lambda x: np.power(x, y)
 
 
+class _Aval:
+    """Shape and dtype of an operand, as a rule sees it."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.ndim = tuple(shape), np.dtype(dtype), len(shape)
+
+
 def _dot_general(params, ins, outs):
     (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = params["dimension_numbers"]
     dtype = outs[0].dtype
     lhs, rhs = ins
+    if lhs.dtype != dtype or rhs.dtype != dtype:  # e.g. int8 x int8 -> int32: multiply in the wider type
+        product = _dot_general(params, [_Aval(lhs.shape, dtype), _Aval(rhs.shape, dtype)], outs)
+        return lambda a, b: product(a.astype(dtype), b.astype(dtype))
     if not lhs_batch and tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,) and rhs.ndim <= 2:
         return lambda a, b: np.matmul(a, b).astype(dtype, copy=False)
     if not lhs_batch:
