@@ -1,8 +1,8 @@
 """The compiled loops: many steps per XLA call over device-resident data.
 
 Each builder returns a `jax.jit` function and caches it in `model._fns`
-(cleared whenever compile or the data structure changes); the training and
-evaluation loops are also kept on disk across runs (`compiled`).
+(cleared whenever compile or the data structure changes); through `compiled`
+they are also kept on disk across runs.
 
 * `array_chunk`: `steps` train/test steps in one `lax.scan`; each step gathers
   its batch from the full device arrays through an index `order`; rows past
@@ -79,14 +79,14 @@ def stream_chunk(model, kind):
 
 
 def predict_direct(model):
-    """jit(state, x) -> outputs for one batch."""
-    return _cached(model, "predict_direct", lambda: jax.jit(lambda state, x: model.predict_step(state, x)))
+    """program(state, x) -> outputs for one batch."""
+    return compiled(model, "predict_direct", lambda state, x: model.predict_step(state, x))
 
 
-def predict_scan(model):
-    """jit(state, x, order, steps, batch_size) -> outputs for steps*batch_size rows (static steps/batch)."""
+def predict_scan(model, steps, batch_size):
+    """program(state, x, order) -> outputs for `steps * batch_size` rows gathered through `order`."""
 
-    def scan_predict(state, x, order, steps, batch_size):
+    def scan_predict(state, x, order):
         def body(_, i):
             idx = jax.lax.dynamic_slice(order, (i * batch_size,), (batch_size,))
             batch = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), x)
@@ -95,7 +95,7 @@ def predict_scan(model):
         _, out = jax.lax.scan(body, None, jnp.arange(steps))
         return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
 
-    return _cached(model, "predict_scan", lambda: jax.jit(scan_predict, static_argnums=(3, 4)))
+    return compiled(model, ("predict_scan", steps, batch_size), scan_predict)
 
 
 def sample_order(n, length, shuffle):

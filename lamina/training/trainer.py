@@ -535,7 +535,7 @@ class Trainer:
         else:
             n_steps = math.ceil(n / batch_size)
             order = loops.sample_order(n, n_steps * batch_size, False)()
-            out = loops.predict_scan(self)(state, x, order, n_steps, batch_size)
+            out = loops.predict_scan(self, n_steps, batch_size)(state, x, order)
             out = jax.tree_util.tree_map(lambda o: o[:n], out)
         return jax.tree_util.tree_map(np.asarray, out)
 
