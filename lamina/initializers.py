@@ -67,6 +67,19 @@ def _sample(kind, key, shape, dtype, a, b):
 
 
 _sample_compiled = jax.jit(_sample, static_argnums=(0, 2, 3))
+_bucket_samplers = {}
+
+
+def _bucket_sampler(kind, size, dtype):
+    """program(key, a, b) -> [size] values; kept on disk across runs (see `backend.programs`)."""
+    name = (kind, size, jnp.dtype(dtype).name)
+    if name not in _bucket_samplers:
+        from lamina.backend import programs
+
+        _bucket_samplers[name] = programs.CachedProgram(
+            lambda key, a, b: _sample(kind, key, (size,), dtype, a, b),
+            lambda signature: programs.key_for("initializer sample", name, signature))
+    return _bucket_samplers[name]
 
 
 def _draw(kind, key, shape, dtype, a, b):
@@ -81,7 +94,7 @@ def _draw(kind, key, shape, dtype, a, b):
     if size > _MAX_BUCKET:  # big weights: compiling for the exact shape costs little in comparison
         return _sample_compiled(kind, key, shape, dtype, float(a), float(b))
     bucket = max(_MIN_BUCKET, 1 << max(size - 1, 0).bit_length())
-    flat = np.asarray(_sample_compiled(kind, key, (bucket,), dtype, float(a), float(b)))
+    flat = np.asarray(_bucket_sampler(kind, bucket, dtype)(key, float(a), float(b)))
     return _to_device(flat[:size].reshape(shape))
 
 

@@ -18,6 +18,9 @@ kept under `MAX_BYTES`, dropping the least recently used programs.
 """
 
 import collections
+import functools
+import hashlib
+import json
 import os
 import tempfile
 
@@ -37,6 +40,34 @@ def directory():
     if not jax.config.jax_compilation_cache_dir or not jax.config.jax_enable_compilation_cache:
         return None
     return os.path.join(jax.config.jax_compilation_cache_dir, "lamina-programs")
+
+
+def key_for(*parts):
+    """Hex key of a program made of lamina's code and described by `parts` (JSON-able; others by repr)."""
+    text = json.dumps([_environment(), *parts], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    """What outside its description shapes every program: lamina's code, versions, device, XLA flags."""
+    import jaxlib
+
+    import lamina
+
+    digest = hashlib.sha256()
+    root = os.path.dirname(lamina.__file__)
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode())
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+    devices = jax.devices()
+    return [digest.hexdigest(), jax.__version__, jaxlib.__version__, devices[0].platform,
+            [d.device_kind for d in devices], os.environ.get("XLA_FLAGS", "")]
 
 
 def signature(args):

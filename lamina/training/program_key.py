@@ -10,13 +10,12 @@ that code would not change the key; it then runs through `jax.jit` as usual.
 """
 
 import functools
-import hashlib
-import json
-import os
 import types
 
 import jax
 import numpy as np
+
+from lamina.backend import programs
 
 #: JAX settings that change what a traced program computes.
 _JAX_SETTINGS = ("jax_enable_x64", "jax_default_matmul_precision", "jax_threefry_partitionable",
@@ -34,9 +33,7 @@ def program_key(model, name, signature):
         return None
     if description is None:
         return None
-    text = json.dumps([_environment(), description, str(name), str(signature[0]), signature[1]],
-                      sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return programs.key_for(description, name, signature)
 
 
 def _model_description(model):
@@ -133,25 +130,3 @@ def _cell_filled(cell):
     except ValueError:
         return False
     return True
-
-
-@functools.lru_cache(maxsize=1)
-def _environment():
-    """What outside the model shapes every program: library code and versions, device, XLA flags."""
-    import jaxlib
-
-    import lamina
-
-    digest = hashlib.sha256()
-    root = os.path.dirname(lamina.__file__)
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, root).encode())
-                with open(path, "rb") as f:
-                    digest.update(f.read())
-    devices = jax.devices()
-    return [digest.hexdigest(), jax.__version__, jaxlib.__version__, devices[0].platform,
-            [d.device_kind for d in devices], os.environ.get("XLA_FLAGS", "")]
