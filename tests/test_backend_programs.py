@@ -154,3 +154,14 @@ def test_a_second_process_trains_from_the_stored_programs_with_identical_results
     for other in (warm, uncached):
         assert other["weights"] == fresh["weights"]
         assert other["loss"] == fresh["loss"] and other["eval"] == fresh["eval"]
+
+
+def test_the_gemm_warm_up_runs_once_per_process(folder, monkeypatch):
+    from lamina.training import warmup
+
+    monkeypatch.setattr(warmup, "_started", False)
+    before = sum(programs.counts.values())
+    warmup.start()
+    warmup.start()
+    assert sum(programs.counts.values()) == before + 1
+    assert len(os.listdir(folder)) == 1

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend.random import StepKey
-from lamina.training import compile_utils, data_adapter, host_predict, loops
+from lamina.training import compile_utils, data_adapter, host_predict, loops, warmup
 
 
 def _steps_per_execution(value):
@@ -253,7 +253,8 @@ class Trainer:
         if fresh_optimizer:
             self.optimizer.state = opt_state
             self.optimizer._built_for = owner
-        return dict(weights, optimizer=self.optimizer.state, metrics=metric_states, rng=jnp.asarray(rng))
+        # device_put, not jnp.asarray: converting would compile a program (and load MLIR) on a warm run
+        return dict(weights, optimizer=self.optimizer.state, metrics=metric_states, rng=jax.device_put(np.asarray(rng)))
 
     def _init_fn(self, with_optimizer):
         """One compiled function making fresh optimizer and metric states (instead of one compile per op)."""
@@ -300,6 +301,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         if x is None:
             raise ValueError("fit: `x` is required.")
+        warmup.start()
         stream = data_adapter.is_stream(x)
         if stream:
             if y is not None or sample_weight is not None:
