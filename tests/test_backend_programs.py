@@ -50,6 +50,19 @@ def test_a_stored_program_is_loaded_without_tracing(folder):
     assert again_calls == [] and programs.counts["loaded"] == loaded_before + 1
 
 
+def test_a_cache_that_cannot_be_touched_still_serves_its_programs(folder, monkeypatch):
+    fn, _ = traced_counter()
+    programs.CachedProgram(fn, lambda sig: "k1")(X, W)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    again, calls = traced_counter()
+    np.testing.assert_allclose(programs.CachedProgram(again, lambda sig: "k1")(X, W), np.tanh(X) @ W + 1.0, rtol=1e-6)
+    assert calls == [] and (folder / "k1").is_file()
+
+
 def test_each_signature_gets_its_own_program(folder):
     fn, calls = traced_counter()
     program = programs.CachedProgram(fn, lambda sig: f"k{len(sig[1][0][0])}-{sig[1][0][0][0]}")

@@ -158,13 +158,16 @@ def _load(path, in_tree):
                 raise ValueError("not a lamina program")
             payload, out_tree = pickle.load(f)
         program = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
-        os.utime(path)  # recently used: kept longest when the folder is pruned
-        return program
     except FileNotFoundError:
         return None
     except Exception:  # an entry from another jaxlib or a damaged file: drop it, compile anew
         _remove(path)
         return None
+    try:
+        os.utime(path)  # recently used: kept longest when the folder is pruned
+    except OSError:  # a read-only cache still serves its programs
+        pass
+    return program
 
 
 def _store(path, compiled, folder):
