@@ -46,6 +46,8 @@ CASES = {
     "int8 product accumulated in int32": (
         lambda i: jax.lax.dot_general(i, i.T, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32),
         (np.full((2, 40), 100, np.int8),)),
+    "broadcast of a broadcast": (lambda v, c: jnp.broadcast_to(jnp.broadcast_to(v[:4], (3, 4))[None], (2, 3, 4)) + c,
+                                 (V, C)),
     "dynamic slice, clamped like XLA": (lambda c: jax.lax.dynamic_slice(c, (1, 2, 1), (1, 2, 3)), (C,)),
 }
 

@@ -2,8 +2,8 @@
 
 An XLA call on a tiny batch costs more than its math: a 1x784 @ 784x784
 product takes 60-150 us through XLA on a small CPU and ~25 us through NumPy's
-BLAS. `NumpyProgram` turns a closed jaxpr into a flat list of NumPy calls once;
-running it is then one NumPy call per operation. Only primitives with an exact
+BLAS. `NumpyProgram` turns a closed jaxpr, once, into one generated Python
+function of NumPy calls; running it is one NumPy call per operation. Only primitives with an exact
 NumPy counterpart are covered; anything else raises `Unsupported` when the
 program is built, and the caller keeps using XLA.
 
@@ -19,10 +19,10 @@ class Unsupported(Exception):
 
 
 class NumpyProgram:
-    """A closed jaxpr compiled into a list of NumPy calls over numbered slots.
+    """A closed jaxpr compiled into NumPy calls over numbered slots.
 
-    Shapes and dtypes are those of the trace; every step's result is checked
-    against them once, on zeros, when the program is built.
+    Shapes and dtypes are those of the trace; the outputs' are checked against
+    it once, on zeros, when the program is built.
     """
 
     def __init__(self, closed_jaxpr):
@@ -116,11 +116,11 @@ class NumpyProgram:
 
     def _lazy_broadcast(self, slot, params, shape):
         """broadcast_in_dim as a reshape only; elementwise consumers let NumPy broadcast the rest."""
+        source = self._materialized(slot)
         expanded = [1] * len(shape)
         for i, dim in enumerate(params["broadcast_dimensions"]):
-            expanded[dim] = self._shapes[slot][i]
+            expanded[dim] = self._shapes[source][i]
         expanded = tuple(expanded)
-        source = self._materialized(slot)
         out = self._new_slot(shape=expanded)
         self._steps.append((lambda x: x.reshape(expanded), [source], out))
         if expanded != shape:
