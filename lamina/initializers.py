@@ -66,20 +66,19 @@ def _sample(kind, key, shape, dtype, a, b):
     return unit * jnp.asarray(b, dtype) + jnp.asarray(a, dtype)
 
 
-_sample_compiled = jax.jit(_sample, static_argnums=(0, 2, 3))
-_bucket_samplers = {}
+_samplers = {}
 
 
-def _bucket_sampler(kind, size, dtype):
-    """program(key, a, b) -> [size] values; kept on disk across runs (see `backend.programs`)."""
-    name = (kind, size, jnp.dtype(dtype).name)
-    if name not in _bucket_samplers:
+def _sampler(kind, shape, dtype):
+    """program(key, a, b) -> values of `shape`; kept on disk across runs (see `backend.programs`)."""
+    name = (kind, shape, jnp.dtype(dtype).name)
+    if name not in _samplers:
         from lamina.backend import programs
 
-        _bucket_samplers[name] = programs.CachedProgram(
-            lambda key, a, b: _sample(kind, key, (size,), dtype, a, b),
+        _samplers[name] = programs.CachedProgram(
+            lambda key, a, b: _sample(kind, key, shape, dtype, a, b),
             lambda signature: programs.key_for("initializer sample", name, signature))
-    return _bucket_samplers[name]
+    return _samplers[name]
 
 
 def _draw(kind, key, shape, dtype, a, b):
@@ -92,9 +91,9 @@ def _draw(kind, key, shape, dtype, a, b):
         return _sample(kind, key, shape, dtype, a, b)
     size = math.prod(shape)
     if size > _MAX_BUCKET:  # big weights: compiling for the exact shape costs little in comparison
-        return _sample_compiled(kind, key, shape, dtype, float(a), float(b))
+        return _sampler(kind, tuple(shape), dtype)(key, float(a), float(b))
     bucket = max(_MIN_BUCKET, 1 << max(size - 1, 0).bit_length())
-    flat = np.asarray(_bucket_sampler(kind, bucket, dtype)(key, float(a), float(b)))
+    flat = np.asarray(_sampler(kind, (bucket,), dtype)(key, float(a), float(b)))
     return _to_device(flat[:size].reshape(shape))
 
 

@@ -1,8 +1,8 @@
 """The compiled loops: many steps per XLA call over device-resident data.
 
-Each builder returns a `jax.jit` function and caches it in `model._fns`
-(cleared whenever compile or the data structure changes); through `compiled`
-they are also kept on disk across runs.
+Each builder returns a `compiled` program: `jax.jit` of the loop, kept on disk
+across runs (see `backend.programs`) and cached in `model._fns` (cleared
+whenever compile or the data structure changes).
 
 * `array_chunk`: `steps` train/test steps in one `lax.scan`; each step gathers
   its batch from the full device arrays through an index `order`; rows past
@@ -21,16 +21,11 @@ from lamina.backend import programs
 from lamina.training import data_adapter, program_key
 
 
-def _cached(model, key, build):
-    if key not in model._fns:
-        model._fns[key] = build()
-    return model._fns[key]
-
-
 def compiled(model, key, fn):
     """`jax.jit(fn)`, cached in `model._fns[key]` and kept on disk across runs (see `backend.programs`)."""
-    return _cached(model, key, lambda: programs.CachedProgram(
-        fn, lambda signature: program_key.program_key(model, key, signature)))
+    if key not in model._fns:
+        model._fns[key] = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, key, signature))
+    return model._fns[key]
 
 
 def _step(model, kind):
