@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina.backend import config as _config
-from lamina.saving import serialization as _ser
+from lamina.backend import registry as _ser
 
 
 def _to_array(x):
@@ -283,6 +283,7 @@ _BUILTINS = {
     )
 }
 ALL_OBJECTS_DICT = dict(_BUILTINS, swish=silu, hard_swish=hard_silu)
+_ser.register_builtins("activation", ALL_OBJECTS_DICT)
 _NAME_OF = {id(fn): name for name, fn in _BUILTINS.items()}
 
 
@@ -352,13 +353,8 @@ def deserialize(config, custom_objects=None):
 
 
 def _layer_class(class_name):
-    """An activation layer class (e.g. `LeakyReLU`) from lamina.layers, if it exists."""
-    try:
-        from lamina import layers
-    except ImportError:
-        return None
-    cls = getattr(layers, class_name, None)
-    return cls if isinstance(cls, type) else None
+    """An activation layer class (e.g. `LeakyReLU`), registered by `lamina.layers`, if it exists."""
+    return _ser.builtins("layer").get(class_name)
 
 
 def get(identifier):

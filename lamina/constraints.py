@@ -11,7 +11,7 @@ import numbers
 import jax.numpy as jnp
 
 from lamina.backend import config as _config
-from lamina.saving import serialization as _ser
+from lamina.backend import registry as _ser
 
 
 def _axis(axis, owner):
@@ -136,6 +136,7 @@ ALL_OBJECTS_DICT = {
     "UnitNorm": UnitNorm, "unit_norm": UnitNorm, "unitnorm": UnitNorm,
     "MinMaxNorm": MinMaxNorm, "min_max_norm": MinMaxNorm,
 }
+_ser.register_builtins("constraint", ALL_OBJECTS_DICT)
 
 
 def serialize(constraint):

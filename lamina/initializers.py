@@ -27,7 +27,7 @@ import numpy as np
 
 from lamina.backend import config as _config
 from lamina.backend import random as _random
-from lamina.saving import serialization as _ser
+from lamina.backend import registry as _ser
 
 _TRUNCATED_NORMAL_STDDEV_FACTOR = 0.87962566103423978  # stddev of N(0, 1) truncated to [-2, 2]
 
@@ -564,6 +564,7 @@ ALL_OBJECTS_DICT.update({
     "normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones,
     "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT,
 })
+_ser.register_builtins("initializer", ALL_OBJECTS_DICT)
 
 
 def serialize(initializer):

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend import config as _config
-from lamina.saving import serialization as _ser
+from lamina.backend import registry as _ser
 
 
 def _factor(value, name, owner):
@@ -145,6 +145,7 @@ ALL_OBJECTS_DICT = {
     "L1L2": L1L2, "l1l2": L1L2, "l1_l2": L1L2,
     "OrthogonalRegularizer": OrthogonalRegularizer, "orthogonal_regularizer": OrthogonalRegularizer,
 }
+_ser.register_builtins("regularizer", ALL_OBJECTS_DICT)
 
 
 def serialize(regularizer):

@@ -1,6 +1,8 @@
-"""Engine settings: dtypes, epsilon, seeds and random keys, variables."""
+"""The ground floor: settings, names, seeds, variables and the stateless scope, the registry of
+serializable objects, the named walk, and the cache of compiled programs. Imports nothing of lamina
+above it."""
 
-from lamina.backend import random
+from lamina.backend import naming, random, registry, tracking
 from lamina.backend.config import (
     backend,
     epsilon,
@@ -11,17 +13,14 @@ from lamina.backend.config import (
     set_image_data_format,
     standardize_dtype,
 )
-from lamina.backend.random import set_random_seed
-from lamina.backend.variables import StatelessScope, Variable
+from lamina.backend.random import SeedGenerator, set_random_seed
+from lamina.backend.scope import StatelessScope, get_stateless_scope, in_stateless_scope
+from lamina.backend.variables import Variable
 
 
 def clear_session():
-    """Reset default layer names (`dense`, `dense_1`, ...) like `keras.backend.clear_session`."""
-    from lamina.layers.base import reset_name_counters
-    from lamina.metrics import reset_name_counters as reset_metric_names
-
-    reset_name_counters()
-    reset_metric_names()
+    """Reset default names (`dense`, `dense_1`, ... for layers, metrics and optimizers), like Keras."""
+    naming.reset()
 
 
 def device_info():

@@ -1,24 +1,29 @@
-"""Explicit PRNG keys and the global seed stream.
+"""Seeds, PRNG keys and `SeedGenerator`, the state behind every random layer.
 
-Every random draw in lamina (initial weights, dropout masks, shuffling) takes a
-`jax.random` key. Keys come from one of three places:
+Every random draw in lamina takes a raw `jax.random` key (uint32[2]). Keys come from:
 
-* an explicit integer `seed=` given to an initializer or layer: always the same key;
-* inside a stateless call (`lamina.backend.variables.StatelessScope`): keys folded
-  from the rng passed to `stateless_call`, so a compiled step is a pure function
-  (a training step passes a `StepKey`, split only if some layer draws from it);
-* otherwise the global stream, reset by `set_random_seed`.
+* an explicit integer seed: always the same key (initializers with `seed=`);
+* a `SeedGenerator`: its state is a non-trainable `Variable` [seed, counter]; each
+  `next()` returns the state as the key and advances the counter. Layers that draw
+  (Dropout, GaussianNoise, ...) own one, so their state is part of the model's
+  `non_trainable_variables` and a compiled step stays a pure function of the state,
+  exactly as in Keras 3 (the same seed gives Keras's own keys, hence its masks);
+* lamina's global stream, reset by `set_random_seed` (unseeded initializers and
+  generators draw their starting seed from it).
 """
 
 import random as _py_random
 
 import numpy as np
 
+from lamina.backend import naming
+from lamina.backend.variables import Variable
+
 _state = {"seed": None, "counter": 0}
 
 
 def set_random_seed(seed):
-    """Seed lamina's global key stream, Python's `random` and NumPy's global RNG.
+    """Seed lamina's global stream, Python's `random` and NumPy's global RNG.
 
     After `set_random_seed(s)` the same script builds the same initial weights
     and draws the same dropout masks and shuffles.
@@ -42,8 +47,8 @@ def global_seed():
 def make_key(seed):
     """A raw uint32 PRNG key for an integer seed, equal to `jax.random.PRNGKey(seed)`.
 
-    Built with NumPy: creating it needs no XLA compilation (which costs
-    ~0.1 s the first time in a process).
+    Built with NumPy: creating it needs no XLA compilation (which costs ~0.1 s the
+    first time in a process).
     """
     seed = int(seed)
     return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
@@ -57,76 +62,61 @@ def next_seed():
 
 
 def draw_key(seed=None):
-    """A key for one random draw.
-
-    `seed` may be an int (deterministic), a key array (used as is), or None:
-    then the key comes from the active stateless scope if there is one, else
-    from the global stream.
-    """
-    import jax
-
+    """A key for one draw outside compiled code: `seed` is an int (fixed key), a `SeedGenerator`
+    (its next key), a key array (used as is) or None (the global stream)."""
     if seed is None:
-        from lamina.backend.variables import current_scope
-
-        scope = current_scope()
-        if scope is not None and scope.rng is not None:
-            return scope.next_key()
-        with jax.ensure_compile_time_eval():
-            return make_key(next_seed())
+        return make_key(next_seed())
+    if isinstance(seed, SeedGenerator):
+        return seed.next()
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        with jax.ensure_compile_time_eval():
-            return make_key(seed)
+        return make_key(seed)
     return seed
 
 
 class SeedGenerator:
-    """A named source of keys, like `keras.random.SeedGenerator`.
+    """A source of keys whose state is a variable, like `keras.random.SeedGenerator`.
 
-    With an int seed its draws are reproducible; inside a stateless scope the
-    scope's key is folded in so compiled steps get fresh masks every step.
+    Args:
+        seed: int; None draws one from lamina's global stream (reproducible after
+            `set_random_seed`).
+        name: default `seed_generator`, `seed_generator_1`, ...
+
+    `next()` returns the state `[seed, counter]` as a raw key and advances the counter.
+    Inside a `StatelessScope` the advance is recorded in the scope, so a compiled
+    training step returns it with the non-trainable state.
     """
 
-    def __init__(self, seed=None):
-        self.seed = seed
-        self._count = 0
+    def __init__(self, seed=None, name=None, **kwargs):
+        kwargs.pop("backend", None)
+        if kwargs:
+            raise ValueError(f"SeedGenerator: unrecognized arguments {sorted(kwargs)}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"SeedGenerator: `seed` must be an int or None, got {seed!r}.")
+        self.name = name or naming.auto_name("SeedGenerator")
+        self._initial_seed = None if seed is None else int(seed)
+        start = self._initial_seed if seed is not None else next_seed()
+        self.state = Variable(np.array([start & 0xFFFFFFFF, 0], np.uint32), trainable=False,
+                              name="seed_generator_state")
 
-    def next(self):
-        import jax
+    @property
+    def seed(self):
+        """The seed given at construction (None if it was drawn)."""
+        return self._initial_seed
 
-        from lamina.backend.variables import current_scope
+    def next(self, ordered=True):
+        """The next key (uint32[2]); the state's counter advances by one."""
+        import jax.numpy as jnp
 
-        scope = current_scope()
-        if scope is not None and scope.rng is not None:
-            key = scope.next_key()
-            if self.seed is not None:
-                key = jax.random.fold_in(key, self.seed)
-            return key
-        self._count += 1
-        if self.seed is None:
-            return draw_key(None)
-        with jax.ensure_compile_time_eval():
-            return jax.random.fold_in(make_key(self.seed), self._count)
+        key = self.state.value
+        self.state.assign(key + jnp.asarray([0, 1], jnp.uint32))
+        return key
 
+    def get_config(self):
+        return {"seed": self._initial_seed, "name": self.name}
 
-class StepKey:
-    """A training step's key, split from the carried key only if a layer draws from it.
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
-    `draw()` -> the key for this step's random layers (the first call splits);
-    `carry()` -> the key to carry to the next step: the split's other half, or the
-    key itself when nothing drew (a model without dropout or noise then pays no
-    PRNG work per step).
-    """
-
-    def __init__(self, key):
-        self.key = key
-        self._split = None
-
-    def draw(self):
-        import jax
-
-        if self._split is None:
-            self._split = jax.random.split(self.key)
-        return self._split[1]
-
-    def carry(self):
-        return self.key if self._split is None else self._split[0]
+    def __repr__(self):
+        return f"<SeedGenerator name={self.name} seed={self._initial_seed}>"

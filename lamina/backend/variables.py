@@ -1,69 +1,96 @@
-"""Variables and the stateless scope that turns stateful layers into pure functions.
+"""`Variable`: a named, stateful holder of one array, with Keras 3's constructor.
 
-A `Variable` is a named holder of one array. Outside any scope, reading
-`.value` gives the stored array and `.assign` replaces it. Inside a
-`StatelessScope` (entered by `Model.stateless_call` and by the training
-engine) reads come from the scope's mapping and assignments are recorded in
-the scope instead, so the same layer code runs as a pure function that
-`jax.jit`, `jax.grad` and `jax.vmap` accept.
+Outside any scope, reading `.value` gives the stored array and `assign` replaces it.
+Inside a `StatelessScope` (see `lamina.backend.scope`) reads come from the scope and
+assignments are recorded there instead, so the same code runs as a pure function.
+
+    v = Variable(initializer="zeros", shape=(3,), dtype="float32", trainable=True, name="bias")
+    v = Variable(np.ones((2, 2)))           # an initial value
 """
 
 import itertools
-import threading
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend import config
+from lamina.backend.scope import current_scope
 
-_local = threading.local()
 _uid = itertools.count()
-_created = [0]
+_counters = {"created": 0, "assigned": 0}
 
 
 def variables_created():
     """How many Variables this process has made (a cheap 'has anything new appeared?' check)."""
-    return _created[0]
+    return _counters["created"]
 
 
-def _scope_stack():
-    if not hasattr(_local, "scopes"):
-        _local.scopes = []
-    return _local.scopes
+def assignments():
+    """How many eager `assign` calls this process has made: the engine compares it before and after
+    a callback to know whether the callback changed any weight, optimizer or metric state."""
+    return _counters["assigned"]
 
 
-def current_scope():
-    """The innermost active `StatelessScope`, or None."""
-    stack = _scope_stack()
-    return stack[-1] if stack else None
+def _resolve_initializer(initializer):
+    """A string names a registered initializer class (the registry keeps this floor free of upward imports)."""
+    if isinstance(initializer, str):
+        from lamina.backend import registry
+
+        found = registry.deserialize_keras_object(initializer, None, "initializer")
+        return found() if isinstance(found, type) else found
+    return initializer
 
 
 class Variable:
-    """One weight or state array of a layer.
+    """One weight or state array.
 
     Args:
-        value: initial array (any array-like).
-        name: short name ("kernel", "bias", "moving_mean").
+        initializer: the initial value (array-like), or a callable `(shape, dtype) -> array`
+            or an initializer name; callables and names need `shape`.
+        shape: the shape, required with a callable initializer.
+        dtype: dtype name; None keeps a value's float dtype as floatx().
         trainable: whether optimizers update it.
-        dtype: dtype name; None keeps the value's float dtype as floatx().
-        regularizer: callable `w -> scalar` added to the training loss.
+        autocast, aggregation, synchronization: Keras's arguments, kept as attributes.
+        name: short name ("kernel", "bias", "moving_mean").
+        regularizer: (lamina) callable `w -> scalar` added to the training loss.
         constraint: callable `w -> w` applied after each optimizer update.
     """
 
-    def __init__(self, value, name="variable", trainable=True, dtype=None,
-                 regularizer=None, constraint=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True, aggregation="none",
+                 synchronization="auto", name=None, *, regularizer=None, constraint=None):
         self.uid = next(_uid)
-        _created[0] = self.uid + 1
-        self.name = name
-        self.path = name
+        _counters["created"] += 1
+        self.name = name or "variable"
+        self.path = self.name
         self.trainable = bool(trainable)
+        self.autocast = autocast
+        self.aggregation = aggregation
+        self.synchronization = synchronization
         self.regularizer = regularizer
         self.constraint = constraint
-        if dtype is None and not hasattr(value, "dtype"):
-            dtype = config.floatx()
+        self.overwrite_with_gradient = False
+        initializer = _resolve_initializer(initializer)
+        if callable(initializer) and not hasattr(initializer, "shape") and not isinstance(initializer, Variable):
+            if shape is None:
+                raise ValueError(
+                    f"Variable '{self.name}': a callable initializer needs `shape`, e.g. "
+                    "Variable(initializer='zeros', shape=(3,))."
+                )
+            dtype = config.standardize_dtype(dtype)
+            with jax.ensure_compile_time_eval():
+                value = initializer(tuple(shape), dtype=dtype)
+        else:
+            value = initializer.value if isinstance(initializer, Variable) else initializer
+            if dtype is None and not hasattr(value, "dtype"):
+                dtype = config.floatx()
         with jax.ensure_compile_time_eval():
             self._value = jnp.asarray(value, dtype=dtype)
+        if shape is not None and tuple(self._value.shape) != tuple(shape):
+            raise ValueError(
+                f"Variable '{self.name}': the initial value has shape {tuple(self._value.shape)}, "
+                f"but shape={tuple(shape)} was given."
+            )
 
     @property
     def shape(self):
@@ -78,16 +105,22 @@ class Variable:
         return self._value.ndim
 
     @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    @property
     def value(self):
         scope = current_scope()
         if scope is not None:
-            found = scope.get(self)
+            found = scope.get_current_value(self)
             if found is not None:
                 return found
         return self._value
 
     def assign(self, value):
-        """Set the variable's value (recorded, not stored, inside a stateless scope)."""
+        """Set the value (recorded in the scope, not stored, inside a `StatelessScope`)."""
+        if isinstance(value, Variable):
+            value = value.value
         value = jnp.asarray(value, dtype=self.dtype)
         if tuple(value.shape) != self.shape:
             raise ValueError(
@@ -95,16 +128,18 @@ class Variable:
                 f"to a variable of shape {self.shape}."
             )
         scope = current_scope()
-        if scope is not None and scope.owns(self):
-            scope.record(self, value)
+        if scope is not None:
+            scope.add_update((self, value))
         else:
             self._value = value
+            _counters["assigned"] += 1
+        return value
 
     def assign_add(self, delta):
-        self.assign(self.value + delta)
+        return self.assign(self.value + delta)
 
     def assign_sub(self, delta):
-        self.assign(self.value - delta)
+        return self.assign(self.value - delta)
 
     def numpy(self):
         return np.asarray(self.value)
@@ -117,14 +152,32 @@ class Variable:
         return self.value
 
     def __repr__(self):
-        return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype.name}>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}, value={np.asarray(self._value)}>"
 
-    # Arithmetic so that `w * 2` or `x @ self.kernel` work like on arrays.
+    def __int__(self):
+        return int(self.value)
+
+    def __float__(self):
+        return float(self.value)
+
+    def __index__(self):
+        return int(self.value)
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __len__(self):
+        return len(self._value)
+
+    # Arithmetic and comparisons work on the value, so `w * 2`, `x @ self.kernel` or `it == 0` read naturally.
     def __getitem__(self, idx):
         return self.value[idx]
 
     def __neg__(self):
         return -self.value
+
+    def __abs__(self):
+        return abs(self.value)
 
     def __add__(self, o):
         return self.value + o
@@ -150,6 +203,12 @@ class Variable:
     def __rtruediv__(self, o):
         return o / self.value
 
+    def __floordiv__(self, o):
+        return self.value // o
+
+    def __mod__(self, o):
+        return self.value % o
+
     def __matmul__(self, o):
         return self.value @ o
 
@@ -159,58 +218,22 @@ class Variable:
     def __pow__(self, o):
         return self.value**o
 
+    def __eq__(self, o):
+        return self.value == o
 
-class StatelessScope:
-    """Maps variables to values for the duration of a pure call.
+    def __ne__(self, o):
+        return self.value != o
 
-    Args:
-        variables: the variables whose values are supplied.
-        values: their values, in the same order.
-        rng: a PRNG key (or a `random.StepKey`) for random layers, or None (inference).
-        batch_mask: optional [batch] float array, 1 for real rows and 0 for
-            padding rows; layers that pool over the batch (BatchNormalization)
-            ignore padding rows.
+    def __lt__(self, o):
+        return self.value < o
 
-    Assignments to the given variables are collected in `updates`; losses
-    added by layers (`Layer.add_loss`) in `losses`.
-    """
+    def __le__(self, o):
+        return self.value <= o
 
-    def __init__(self, variables, values, rng=None, batch_mask=None):
-        self._values = {v.uid: x for v, x in zip(variables, values)}
-        self.updates = {}
-        self.losses = []
-        self.rng = rng
-        self.batch_mask = batch_mask
-        self._key_count = 0
+    def __gt__(self, o):
+        return self.value > o
 
-    def owns(self, variable):
-        return variable.uid in self._values
+    def __ge__(self, o):
+        return self.value >= o
 
-    def get(self, variable):
-        uid = variable.uid
-        if uid in self.updates:
-            return self.updates[uid]
-        return self._values.get(uid)
-
-    def record(self, variable, value):
-        self.updates[variable.uid] = value
-
-    def value_of(self, variable):
-        """The variable's latest value inside this scope."""
-        found = self.get(variable)
-        return variable._value if found is None else found
-
-    def next_key(self):
-        from lamina.backend.random import StepKey
-
-        self._key_count += 1
-        rng = self.rng.draw() if isinstance(self.rng, StepKey) else self.rng
-        return jax.random.fold_in(rng, self._key_count)
-
-    def __enter__(self):
-        _scope_stack().append(self)
-        return self
-
-    def __exit__(self, *exc):
-        _scope_stack().pop()
-        return False
+    __hash__ = object.__hash__

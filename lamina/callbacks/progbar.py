@@ -46,12 +46,23 @@ class Progbar:
 
 
 class ProgbarLogger(Callback):
-    """Prints progress: verbose=1 a bar per epoch, verbose=2 one line per epoch."""
+    """Prints progress (`params["verbose"]`): 1 a bar per epoch, 2 one line per epoch; evaluate prints its logs."""
 
-    def __init__(self, verbose=1):
+    def __init__(self, verbose=None):
         super().__init__()
-        self.verbose = verbose
+        self._verbose = verbose
         self.bar = None
+        self._in_fit = False
+
+    @property
+    def verbose(self):
+        return self.params.get("verbose", 1) if self._verbose is None else self._verbose
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:
@@ -59,15 +70,20 @@ class ProgbarLogger(Callback):
         self.epoch_start = time.monotonic()
         self.bar = Progbar(self.params.get("steps") or 0) if self.verbose == 1 else None
 
-    def update_chunk(self, steps_done, logs):
-        """Called by the engine after each compiled chunk of steps."""
+    def update_chunk(self, steps_done, logs, steps=None):
+        """Called by the engine after each compiled chunk of steps (`steps`: the epoch's, when known)."""
         if self.bar is not None:
+            self.bar.target = steps or self.bar.target or steps_done
             self.bar.update(steps_done, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = self.params.get("steps") or 0
+        steps = self.params.get("steps") or (self.bar.target if self.bar is not None else 0)
         if self.verbose == 1 and self.bar is not None:
             self.bar.update(steps, logs, finalize=True)
         elif self.verbose == 2:
             elapsed = time.monotonic() - self.epoch_start
             print(f"{steps}/{steps} - {_format_time(elapsed, steps)} - {format_logs(logs or {})}", flush=True)
+
+    def on_test_end(self, logs=None):
+        if self.verbose and not self._in_fit:
+            print(format_logs(logs or {}), flush=True)

@@ -14,27 +14,18 @@ from lamina.layers.regularization import (ActivityRegularization, Dropout, Gauss
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
 
-def _all_layer_classes():
-    from lamina.models import Functional, Model, Sequential
+from lamina.backend import registry as _registry
 
-    table, stack = {}, [Layer]
-    while stack:
-        cls = stack.pop()
-        table.setdefault(cls.__name__, cls)
-        stack.extend(cls.__subclasses__())
-    table.update({"Functional": Functional, "Model": Model, "Sequential": Sequential})
-    return table
+_table = {name: obj for name, obj in dict(globals()).items() if isinstance(obj, type) and issubclass(obj, Layer)}
+_registry.register_builtins("layer", _table)
 
 
 def serialize(layer):
     """A layer as Keras's config dict."""
-    from lamina.saving.serialization import serialize_keras_object
-
-    return serialize_keras_object(layer)
+    return _registry.serialize_keras_object(layer)
 
 
 def deserialize(config, custom_objects=None):
-    """A layer from Keras's config dict (built-in and user-defined Layer subclasses are known)."""
-    from lamina.saving.serialization import deserialize_keras_object
-
-    return deserialize_keras_object(config, _all_layer_classes(), "layer", custom_objects)
+    """A layer (or model) from Keras's config dict: lamina's own classes, and user classes that are
+    registered (`register_keras_serializable`), in `custom_objects` or in a `custom_object_scope`."""
+    return _registry.deserialize_keras_object(config, None, "layer", custom_objects)

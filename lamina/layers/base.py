@@ -12,42 +12,27 @@ A layer is written the Keras way:
             return inputs @ self.w
 
 Calling a layer on arrays runs it eagerly; on symbolic tensors (`Input`) it
-records a node for the functional API. Inside `Model.stateless_call` the same
-code runs as a pure function of the weights (see `lamina.backend.variables`).
+records a node for the functional API. `layer.stateless_call(trainable_variables,
+non_trainable_variables, inputs)` runs the same code as a pure function of the
+variables (see `lamina.backend.scope`). A layer is `Trackable`: its variables and
+sublayers are found by the named walk of `lamina.backend.tracking`.
 """
 
 import functools
 import inspect
-import re
 import threading
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.backend import config
-from lamina.backend.variables import Variable, current_scope
+from lamina.backend import config, naming, tracking
+from lamina.backend.random import SeedGenerator
+from lamina.backend.scope import StatelessScope, current_scope
+from lamina.backend.variables import Variable
 from lamina.layers import symbolic
 
-_name_counts = {}
 _context = threading.local()
-
-
-def reset_name_counters():
-    _name_counts.clear()
-
-
-def to_snake_case(name):
-    """'BatchNormalization' -> 'batch_normalization', 'ReLU' -> 're_lu', 'Conv2D' -> 'conv2d' (as Keras)."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base):
-    """'dense', then 'dense_1', 'dense_2', ... like Keras."""
-    count = _name_counts.get(base, 0)
-    _name_counts[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def current_training():
@@ -179,7 +164,7 @@ def _call_accepts_init(cls, name):
         return False
 
 
-class Layer:
+class Layer(tracking.Trackable):
     """Base class of all layers (and of `Model`).
 
     Args:
@@ -191,9 +176,10 @@ class Layer:
         activity_regularizer: callable on the layer's output added to the loss.
     """
 
-    # Attributes that may reference layers without owning them (graph nodes, engine caches).
-    _untracked = frozenset({"_inbound_nodes", "_setup", "_fns", "_compile_args", "optimizer", "history",
-                            "_own_variables", "_eager_losses", "_output_shapes", "_batch_input_shape"})
+    _tracking_kind = "layer"
+    # Attributes that reference layers or state without owning them (graph nodes, engine caches).
+    _untracked = frozenset({"_inbound_nodes", "_own_trainable", "_own_non_trainable", "_eager_losses",
+                            "_losses_override", "_output_shapes", "_batch_input_shape"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -207,14 +193,16 @@ class Layer:
         if kwargs:
             bad = ", ".join(sorted(kwargs))
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s): {bad}.")
-        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.name = name or naming.auto_name(type(self).__name__)
         self._trainable = bool(trainable)
         self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
         self.built = False
         self.input_spec = None
         self.supports_masking = False
-        self._own_variables = []
+        self._own_trainable = []  # the layer's own variables created trainable (frozen ones included)
+        self._own_non_trainable = []
         self._eager_losses = []
+        self._losses_override = None  # set by Trainer.compute_loss_and_updates: the forward pass's losses
         self._inbound_nodes = []
         self._output_shapes = None
         if activity_regularizer is not None:
@@ -248,77 +236,92 @@ class Layer:
         with jax.ensure_compile_time_eval():
             value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
             value = jnp.asarray(value, dtype)
-        name = name or f"variable_{len(self._own_variables)}"
-        var = Variable(value, name=name, trainable=trainable, dtype=dtype,
+        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        var = Variable(value, dtype=dtype, trainable=trainable and self.trainable, name=name,
                        regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
         var.path = f"{self.name}/{name}"
-        self._own_variables.append(var)
+        (self._own_trainable if trainable else self._own_non_trainable).append(var)
         return var
 
-    def _sublayers(self):
-        """Layers held in attributes (directly, or in lists, tuples and dicts), in order."""
-        found, seen = [], set()
+    add_variable = add_weight
 
-        def visit(obj):
-            if isinstance(obj, Layer):
-                if id(obj) not in seen and obj is not self:
-                    seen.add(id(obj))
-                    found.append(obj)
-            elif isinstance(obj, (list, tuple)):
-                for item in obj:
-                    if isinstance(item, _CONTAINERS):
-                        visit(item)
-            elif isinstance(obj, dict):
-                for item in obj.values():
-                    if isinstance(item, _CONTAINERS):
-                        visit(item)
+    def _tracked_variables(self):
+        """Own variables in Keras's order: created trainable first, then non-trainable (`vars/0`, ...)."""
+        return self._own_trainable + self._own_non_trainable
 
-        untracked = self._untracked
-        for key, value in vars(self).items():
-            if key not in untracked and isinstance(value, _CONTAINERS):
-                visit(value)
+    def _own_seed_generators(self):
+        """SeedGenerators held in this layer's attributes (their states are non-trainable variables)."""
+        return [v for v in vars(self).values() if isinstance(v, SeedGenerator)]
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        """This layer and the layers below it, in tracking order, each once."""
+        if recursive:
+            found = tracking.objects(self, follow=_is_layer)
+        else:
+            found = [self] + [c for _, c in tracking.children(self) if _is_layer(c)]
+        return found if include_self else found[1:]
+
+    def _own_metrics(self):
+        """Metrics held in this layer's attributes (directly or in containers)."""
+        return [c for _, c in tracking.children(self) if getattr(c, "_tracking_kind", None) == "metric"]
+
+    def _tracked_metrics(self):
+        """Metrics held by this layer and the layers below it (not those of nested models' trainers)."""
+        found = list(self._own_metrics())
+        for layer in self._flatten_layers(include_self=False):
+            if not hasattr(layer, "_engine"):
+                found += layer._own_metrics()
         return found
 
     @property
+    def metrics(self):
+        return self._tracked_metrics()
+
+    @property
+    def _layers(self):
+        return [child for _, child in tracking.children(self) if _is_layer(child)]
+
+    @property
     def layers(self):
-        return self._sublayers()
-
-    def _ordered_own(self):
-        declared = [v for v in self._own_variables if v.trainable]
-        return declared + [v for v in self._own_variables if not v.trainable]
-
-    def _collect(self, pick):
-        out, seen = [], set()
-        for v in pick(self):
-            if v.uid not in seen:
-                seen.add(v.uid)
-                out.append(v)
-        return out
+        return self._layers
 
     @property
     def weights(self):
-        """All weights: own (trainable-declared first), then sublayers', without duplicates."""
-        return self._collect(lambda layer: layer._ordered_own() + [w for sub in layer._sublayers() for w in sub.weights])
+        """All weights (own, then sublayers', each once); seed states excluded, as in Keras."""
+        return _unique([v for layer in self._flatten_layers() for v in layer._tracked_variables()])
 
-    variables = weights
+    @property
+    def variables(self):
+        """All state: the weights plus the state of random generators (each layer's own, then sublayers')."""
+        found = []
+        for layer in self._flatten_layers():
+            found += layer._tracked_variables() + [g.state for g in layer._own_seed_generators()]
+        return _unique(found)
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return self._collect(
-            lambda layer: [v for v in layer._ordered_own() if v.trainable]
-            + [w for sub in layer._sublayers() for w in sub.trainable_weights]
-        )
-
-    trainable_variables = trainable_weights
+        return [v for v in self.weights if v.trainable]
 
     @property
     def non_trainable_weights(self):
-        trainable = {v.uid for v in self.trainable_weights}
-        return [v for v in self.weights if v.uid not in trainable]
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def trainable_variables(self):
+        if not self.trainable:
+            return []
+        return [v for v in self.variables if v.trainable]
+
+    @property
+    def non_trainable_variables(self):
+        """Non-trainable weights (BatchNormalization statistics, frozen weights) and random seed states."""
+        if not self.trainable:
+            return self.variables
+        return [v for v in self.variables if not v.trainable]
 
     @property
     def trainable(self):
@@ -326,9 +329,12 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
-        self._trainable = bool(value)
-        for sub in self._sublayers():
-            sub.trainable = value
+        """Freeze or unfreeze the layer and every layer below it, as Keras does."""
+        value = bool(value)
+        for layer in self._flatten_layers():
+            layer._trainable = value
+            for v in layer._own_trainable:
+                v.trainable = value
 
     def get_weights(self):
         """The weights' values as a list of NumPy arrays (order of `weights`)."""
@@ -354,6 +360,28 @@ class Layer:
         for var, value in zip(own, weights):
             var.assign(np.asarray(value))
 
+    def save_own_variables(self, store):
+        """Write this layer's own variables into `store` as {"0": array, "1": ...} (Keras's file layout)."""
+        for i, v in enumerate(self._tracked_variables()):
+            store[str(i)] = np.asarray(v.value)
+
+    def load_own_variables(self, store):
+        """Read what `save_own_variables` wrote; count and shapes are checked before anything changes."""
+        own = self._tracked_variables()
+        if len(store.keys()) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(own)} variables, but the saved state has {len(store.keys())}."
+            )
+        values = [np.asarray(store[str(i)]) for i in range(len(own))]
+        for var, value in zip(own, values):
+            if tuple(value.shape) != var.shape:
+                raise ValueError(
+                    f"Layer '{self.name}': variable '{var.path}' has shape {var.shape}, but the saved value has "
+                    f"shape {tuple(value.shape)}."
+                )
+        for var, value in zip(own, values):
+            var.assign(value)
+
     def count_params(self):
         """Number of scalars in all weights (the layer must be built)."""
         if not self.built:
@@ -363,24 +391,71 @@ class Layer:
             )
         return int(sum(int(np.prod(v.shape)) for v in self.weights))
 
+    # ----- the pure call ---------------------------------------------------------------
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args, return_losses=False, **kwargs):
+        """Call the layer as a pure function of its state (Keras 3's signature).
+
+        Args:
+            trainable_variables: values for `self.trainable_variables`, in that order.
+            non_trainable_variables: values for `self.non_trainable_variables` (statistics, seed states).
+            *args, **kwargs: the call's arguments (e.g. `x, training=True`).
+            return_losses: also return the losses added during the call plus the weight
+                regularization penalties.
+
+        Returns:
+            `(outputs, non_trainable_variables)`, or `(outputs, non_trainable_variables, losses)`;
+            the returned non-trainable values include updated statistics and advanced seed states.
+            Nothing is assigned: the layer's variables keep their values. Works under `jax.jit`,
+            `jax.grad` and `jax.vmap`.
+        """
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built, so it has no variables yet: call it on a batch of data "
+                "or call `build(input_shape)` before `stateless_call`."
+            )
+        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+        for given, own, what in ((trainable_variables, trainable, "trainable_variables"),
+                                 (non_trainable_variables, non_trainable, "non_trainable_variables")):
+            if len(given) != len(own):
+                raise ValueError(
+                    f"Layer '{self.name}': `{what}` must hold one value per entry of `layer.{what}` "
+                    f"({len(own)}), in that order; received {len(given)}."
+                )
+        mapping = list(zip(trainable, trainable_variables)) + list(zip(non_trainable, non_trainable_variables))
+        with StatelessScope(mapping, collect_losses=return_losses) as scope:
+            outputs = self(*args, **kwargs)
+            if return_losses:
+                losses = list(scope.losses) + self._regularization_losses()
+        new_non_trainable = [_current(scope, v) for v in non_trainable]
+        if return_losses:
+            return outputs, new_non_trainable, losses
+        return outputs, new_non_trainable
+
     # ----- losses ----------------------------------------------------------------
 
     def add_loss(self, loss):
         """Add a scalar to the training loss (e.g. an activity penalty) from inside `call`."""
         scope = current_scope()
         if scope is not None:
-            scope.losses.append(loss)
+            scope.add_loss(loss)
         else:
             self._eager_losses.append(loss)
 
+    def _regularization_losses(self):
+        return [v.regularizer(v.value) for v in self.weights if v.regularizer is not None]
+
     @property
     def losses(self):
-        """Losses added during the last eager call plus the weight regularization penalties."""
-        found = list(self._eager_losses)
-        for sub in self._sublayers():
-            found.extend(sub._eager_losses)
-        found.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
-        return found
+        """Losses added during the last call (or the current stateless call) plus weight penalties."""
+        if self._losses_override is not None:
+            return list(self._losses_override)
+        scope = current_scope()
+        if scope is not None:
+            found = list(scope.losses)
+        else:
+            found = [loss for layer in self._flatten_layers() for loss in layer._eager_losses]
+        return found + self._regularization_losses()
 
     # ----- building and calling ------------------------------------------------------
 
@@ -495,5 +570,20 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-# What `_sublayers` looks into: layers themselves and the containers that may hold them.
-_CONTAINERS = (Layer, list, tuple, dict)
+def _is_layer(obj):
+    return isinstance(obj, Layer)
+
+
+def _unique(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _current(scope, variable):
+    """The variable's value at the end of a stateless call: assigned or mapped in the scope."""
+    found = scope.get_current_value(variable)
+    return variable._value if found is None else found

@@ -7,7 +7,7 @@ import marshal
 import types
 
 from lamina.layers.base import Layer
-from lamina.saving import serialization as _ser
+from lamina.backend import registry as _ser
 
 
 def _is_lambda(fn):

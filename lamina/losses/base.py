@@ -11,7 +11,7 @@ from lamina.losses.reduction import (
     _standardize_reduction,
     reduce_weighted_values,
 )
-from lamina.saving import serialization
+from lamina.backend import registry as serialization
 
 
 class Loss:
@@ -115,9 +115,7 @@ class LossFunctionWrapper(Loss):
         config_ = dict(config_)
         fn = config_.pop("fn")
         if isinstance(fn, (str, dict)):
-            from lamina.losses.lookup import deserialize
-
-            fn = deserialize(fn)
+            fn = serialization.deserialize_keras_object(fn, None, "loss")
         return cls(fn, **config_)
 
     def __repr__(self):

@@ -46,7 +46,7 @@ from lamina.losses.functions import (
     squared_hinge,
     tversky,
 )
-from lamina.saving import serialization
+from lamina.backend import registry as serialization
 
 _CLASSES = (
     Loss,
@@ -117,6 +117,7 @@ ALL_OBJECTS_DICT.update(
         "huber_loss": huber,
     }
 )
+serialization.register_builtins("loss", ALL_OBJECTS_DICT)
 
 
 def serialize(loss):

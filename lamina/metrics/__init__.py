@@ -23,7 +23,7 @@ from lamina.metrics.accuracy import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
-from lamina.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, reset_name_counters, to_snake_case
+from lamina.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, to_snake_case
 from lamina.metrics.confusion import (
     AUC,
     FalseNegatives,
@@ -58,7 +58,7 @@ from lamina.metrics.regression import (
     R2Score,
     RootMeanSquaredError,
 )
-from lamina.saving import serialization as _serialization
+from lamina.backend import registry as _serialization
 
 # Metric functions with Keras names (per-sample values).
 binary_crossentropy = _losses.binary_crossentropy
@@ -159,6 +159,9 @@ _FUNCTIONS = {
         huber,
     )
 }
+
+
+_serialization.register_builtins("metric", {**_FUNCTIONS, **ALL_OBJECTS_DICT})
 
 
 def serialize(metric):

@@ -1,42 +1,31 @@
-"""Metric base (pure state + stateful facade), Mean, Sum and MeanMetricWrapper.
+"""Metric base (pure core + Keras's stateful and stateless API), Mean, Sum and MeanMetricWrapper.
 
-A metric is a pure triple over a pytree of arrays:
-`init_state() -> state`, `update(state, y_true, y_pred, sample_weight) -> state`,
-`compute(state) -> value`; the training engine runs these inside `jax.jit`.
-`update_state` / `result` / `reset_state` keep a state on the object for
-standalone Keras-style use. Rows with sample weight 0 are absent from every metric.
+A metric's state is its `variables` (Keras 3). lamina's built-in metrics are written as
+a pure triple over a dict of arrays, `init_state() -> state`, `update(state, y_true,
+y_pred, sample_weight) -> state`, `compute(state) -> value`, which the training engine
+compiles into its loop; the Keras API is derived from it:
+
+* stateful: `update_state(...)`, `result()`, `reset_state()` act on `variables`;
+* stateless: `stateless_update_state(metric_variables, ...) -> metric_variables`,
+  `stateless_result(metric_variables)`, `stateless_reset_state()`, on lists of arrays
+  in `variables` order.
+
+A metric written the Keras way (`add_variable` in `__init__`, `update_state` assigning
+the variables, `result` reading them) works too: its pure core is derived from
+`update_state` by running it in a `StatelessScope`. Rows with sample weight 0 are
+absent from every built-in metric.
 """
 
-import collections
-import re
-
-import jax
 import jax.numpy as jnp
+import numpy as np
 
-from lamina.backend import config
+from lamina.backend import config, naming, tracking
+from lamina.backend import registry as serialization
+from lamina.backend.scope import StatelessScope
+from lamina.backend.variables import Variable
 from lamina.losses import squeeze_or_expand_to_same_rank
-from lamina.saving import serialization
 
-_NAME_UIDS = collections.defaultdict(int)
-
-
-def to_snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def auto_name(class_name):
-    """Keras-style default name: snake_case, then `_1`, `_2`, ... for later instances."""
-    base = to_snake_case(class_name)
-    uid = _NAME_UIDS[base]
-    _NAME_UIDS[base] += 1
-    return base if uid == 0 else f"{base}_{uid}"
-
-
-def reset_name_counters():
-    """Forget default-name counters (call from `clear_session`)."""
-    _NAME_UIDS.clear()
+to_snake_case = naming.to_snake_case
 
 
 def divide_no_nan(a, b):
@@ -45,18 +34,27 @@ def divide_no_nan(a, b):
     return jnp.where(b == 0, 0.0, a / safe)
 
 
-class Metric:
+def _overrides(obj, name):
+    return getattr(type(obj), name) is not getattr(Metric, name)
+
+
+class Metric(tracking.Trackable):
     """Base metric.
 
-    Subclasses implement `init_state`, `update`, `compute`. Metrics whose state size
-    depends on the data (e.g. `F1Score`, `R2Score`) need `build(y_true_shape,
-    y_pred_shape)` before `init_state()`; `update_state` builds on first use.
+    Built-in metrics implement `init_state`, `update`, `compute` (pure, on a dict of arrays);
+    Keras-style subclasses implement `update_state` / `result` over `add_variable` variables.
+    Metrics whose state size depends on the data (e.g. `F1Score`, `R2Score`) need
+    `build(y_true_shape, y_pred_shape)` first; `update_state` builds on first use.
     """
 
+    _tracking_kind = "metric"
+    _untracked = frozenset({"_variables", "_added"})
+
     def __init__(self, name=None, dtype=None):
-        self.name = name or auto_name(type(self).__name__)
+        self.name = name or naming.auto_name(type(self).__name__)
         self._dtype = config.standardize_dtype(dtype)
-        self._state = None
+        self._variables = None  # derived from init_state() on first use
+        self._added = []  # created by add_variable (Keras-style metrics)
 
     @property
     def dtype(self):
@@ -77,53 +75,117 @@ class Metric:
                 "init_state(): call build(y_true_shape, y_pred_shape) or update_state() first."
             )
 
-    # -- pure core ------------------------------------------------------------------
-    def init_state(self):
-        """A pytree of zero arrays holding this metric's accumulators."""
-        raise NotImplementedError
+    # -- variables -------------------------------------------------------------------
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """Create a state variable (Keras-style metrics call this in `__init__`)."""
+        variable = Variable(initializer, shape=tuple(shape), dtype=dtype or self._dtype, trainable=False,
+                            aggregation=aggregation, name=name or f"variable_{len(self._added)}")
+        variable.path = f"{self.name}/{variable.name}"
+        variable._initial = variable._value
+        self._added.append(variable)
+        return variable
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
-        """Return the state after accumulating one batch."""
-        raise NotImplementedError
-
-    def compute(self, state):
-        """The metric value from an accumulated state."""
-        raise NotImplementedError
-
-    # -- stateful facade ------------------------------------------------------------
-    @property
-    def state(self):
-        if self._state is None and self.built:
-            self._state = self.init_state()
-        return self._state
-
-    @state.setter
-    def state(self, value):
-        self._state = value
+    add_weight = add_variable
 
     @property
     def variables(self):
-        """The accumulator arrays (flattened state)."""
-        return jax.tree_util.tree_leaves(self.state) if self.state is not None else []
+        """The state variables (Keras order); [] until a shape-dependent metric is built."""
+        if self._added or not _overrides(self, "init_state"):
+            return list(self._added)
+        if self._variables is None:
+            if not self.built:
+                return []
+            state = self.init_state()
+            self._state_keys = list(state) if isinstance(state, dict) else None
+            self._variables = []
+            for key, value in zip(self._state_keys or range(len(state)), _values(state)):
+                variable = Variable(value, trainable=False, name=str(key))
+                variable.path = f"{self.name}/{key}"
+                self._variables.append(variable)
+        return list(self._variables)
+
+    def _tracked_variables(self):
+        return self.variables
+
+    def _state_values(self, state):
+        """The pure core's state -> a list of arrays in `variables` order."""
+        return _values(state)
+
+    def _to_state(self, values):
+        """A list of arrays in `variables` order -> the pure core's state."""
+        keys = getattr(self, "_state_keys", None)
+        return dict(zip(keys, values)) if keys is not None else list(values)
+
+    # -- pure core ------------------------------------------------------------------
+    def init_state(self):
+        """A fresh state (a dict of zero arrays for built-ins; Keras-style metrics: the initial values)."""
+        return [v._initial for v in self._added]
+
+    def update(self, state, *args, **kwargs):
+        """Return the state after accumulating one batch."""
+        if not _overrides(self, "update_state"):
+            raise NotImplementedError(f"{type(self).__name__} must implement `update_state` (or `update`).")
+        return self._in_scope(state, lambda: type(self).update_state(self, *args, **kwargs))[1]
+
+    def compute(self, state):
+        """The metric value from a state."""
+        if not _overrides(self, "result"):
+            raise NotImplementedError(f"{type(self).__name__} must implement `result` (or `compute`).")
+        return self._in_scope(state, lambda: type(self).result(self))[0]
+
+    def _in_scope(self, state, fn):
+        variables = self.variables
+        with StatelessScope(list(zip(variables, self._state_values(state)))) as scope:
+            out = fn()
+        new = [scope.get_current_value(v) for v in variables]
+        return out, [v._value if n is None else n for v, n in zip(variables, new)]
+
+    # -- stateless API (Keras 3) -----------------------------------------------------
+    def _check_count(self, metric_variables):
+        if len(metric_variables) != len(self.variables):
+            raise ValueError(
+                f"Metric '{self.name}': `metric_variables` must hold one value per entry of "
+                f"`metric.variables` ({len(self.variables)}); received {len(metric_variables)}."
+            )
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """New values of `variables` after one batch, from their current values (pure)."""
+        self._check_count(metric_variables)
+        return self._state_values(self.update(self._to_state(list(metric_variables)), *args, **kwargs))
+
+    def stateless_result(self, metric_variables):
+        self._check_count(metric_variables)
+        return self.compute(self._to_state(list(metric_variables)))
+
+    def stateless_reset_state(self):
+        return self._state_values(self.init_state())
+
+    # -- stateful API (Keras 3) --------------------------------------------------------
+    def _current(self):
+        return self._to_state([v.value for v in self.variables])
+
+    def _assign(self, state):
+        for variable, value in zip(self.variables, self._state_values(state)):
+            variable.assign(value)
 
     def _build_from(self, y_true, y_pred):
         if not self.built:
             self.build(jnp.shape(y_true), jnp.shape(y_pred))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Accumulate one batch into the stored state."""
+        """Accumulate one batch into the variables."""
         self._build_from(y_true, y_pred)
-        self._state = self.update(self.state, y_true, y_pred, sample_weight)
+        self._assign(self.update(self._current(), y_true, y_pred, sample_weight))
 
     def result(self):
         """The metric value over everything accumulated since the last reset."""
-        if self.state is None:
-            self._require_built()
-        return self.compute(self.state)
+        self._require_built()
+        return self.compute(self._current())
 
     def reset_state(self):
-        """Zero the accumulators."""
-        self._state = self.init_state() if self.built else None
+        """Back to the initial values."""
+        if self.built:
+            self._assign(self.init_state())
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
@@ -140,8 +202,14 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+def _values(state):
+    """A state (dict in insertion order, or list) -> list of arrays."""
+    return list(state.values()) if isinstance(state, dict) else list(state)
+
+
 def _zeros(shape=(), dtype=None):
-    return jnp.zeros(shape, dtype or config.floatx())
+    """Zeros made by NumPy: a fresh state costs no device program (metrics are reset every epoch)."""
+    return np.zeros(shape, jnp.dtype(dtype or config.floatx()))
 
 
 def reduce_to_samplewise(values, sample_weight, reduce_fn, dtype):
@@ -182,7 +250,7 @@ class Sum(Metric):
         return state["total"]
 
     def update_state(self, values, sample_weight=None):
-        self._state = self.update(self.state, values, sample_weight)
+        self._assign(self.update(self._current(), values, sample_weight))
 
 
 class Mean(Metric):
@@ -212,7 +280,7 @@ class Mean(Metric):
         return divide_no_nan(state["total"], state["count"])
 
     def update_state(self, values, sample_weight=None):
-        self._state = self.update(self.state, values, sample_weight)
+        self._assign(self.update(self._current(), values, sample_weight))
 
 
 def _fn_name(fn):
@@ -259,14 +327,10 @@ class MeanMetricWrapper(Mean):
         config_ = dict(config_)
         fn = config_.pop("fn")
         if isinstance(fn, (str, dict)):
-            from lamina import losses
-
-            from lamina.metrics import deserialize
-
             try:
-                fn = deserialize(fn)
+                fn = serialization.deserialize_keras_object(fn, None, "metric")
             except ValueError:
-                fn = losses.deserialize(fn)
+                fn = serialization.deserialize_keras_object(fn, None, "loss")
         return cls(fn, **config_)
 
 

@@ -1,14 +1,23 @@
-"""`Model`: a layer with training, inspection and a pure `stateless_call`.
+"""`Model`: a layer with Keras's training API (`Trainer`), built three ways.
 
-`Model(inputs=..., outputs=...)` builds a functional model; subclassing
-`Model` and defining `call` gives a subclassed model.
+* `Model(inputs=..., outputs=...)` builds a functional model (a `Functional`);
+* a subclass of `Model` that defines `call(self, inputs, training=None)`;
+* a subclass of `Model` whose `__init__` passes `inputs, outputs` on to
+  `super().__init__` (a functional model with custom methods, such as a custom
+  `train_step`): it holds the same graph a `Functional` does.
 """
 
 import jax
 
-from lamina.backend.variables import StatelessScope
+from lamina.layers import symbolic
 from lamina.layers.base import Layer
+from lamina.models import graph as graph_lib
 from lamina.training.trainer import Trainer
+
+
+def _functional_arguments(args, kwargs):
+    return "inputs" in kwargs or "outputs" in kwargs or (
+        len(args) >= 2 and symbolic.any_symbolic(args[:2]))
 
 
 class Model(Trainer, Layer):
@@ -19,83 +28,95 @@ class Model(Trainer, Layer):
     lists or dicts and outputs any such structure.
     """
 
-    def __new__(cls, *args, **kwargs):
-        if cls is Model and ("inputs" in kwargs or "outputs" in kwargs or len(args) >= 2):
-            from lamina.models.functional import Functional
+    _untracked = Layer._untracked | Trainer._untracked_by_trainer | {"_graph"}
+    #: The class `Model(inputs, outputs)` makes (set by `lamina.models.functional`).
+    _functional_class = None
 
-            return object.__new__(Functional)
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and Model._functional_class is not None and _functional_arguments(args, kwargs):
+            return object.__new__(Model._functional_class)
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
+        self._graph = None
+        if _functional_arguments(args, kwargs):
+            inputs = kwargs.pop("inputs", None)
+            outputs = kwargs.pop("outputs", None)
+            args = list(args)
+            if inputs is None:
+                inputs = args.pop(0)
+            if outputs is None:
+                outputs = args.pop(0)
+            if args:
+                raise TypeError(f"{type(self).__name__}: unexpected positional arguments after inputs and outputs.")
+            Layer.__init__(self, **kwargs)
+            Trainer.__init__(self)
+            self._graph = graph_lib.Graph(inputs, outputs, self.name)
+            flat = self._graph.flat_inputs
+            self._batch_input_shape = flat[0].shape if len(flat) == 1 else None
+            self._output_shapes = self._graph.output_shapes
+            self.built = True
+            return
         Layer.__init__(self, *args, **kwargs)
         Trainer.__init__(self)
 
     def call(self, inputs, training=None):
+        if self._graph is not None:
+            return self._graph.run(inputs)
         raise NotImplementedError(
             f"Model '{self.name}' has no `call` method. Subclasses of Model define "
             "`call(self, inputs, training=None)`, or build a model with "
             "`Model(inputs=..., outputs=...)` or `Sequential([...])`."
         )
 
-    # ----- the pure core ------------------------------------------------------------
+    # ----- the graph of a functional model ---------------------------------------------------
 
-    def _state_variables(self):
-        """(trainable, non_trainable) variables, from one pass over each list."""
-        trainable = self.trainable_variables
-        uids = {v.uid for v in trainable}
-        return trainable, [v for v in self.weights if v.uid not in uids]
+    def _tracked_children(self):
+        if self._graph is None:
+            return super()._tracked_children()
+        return [("layers", self._graph.layers)] + super()._tracked_children()
 
-    def get_state(self):
-        """The model's weights as a pytree: {"trainable": [...], "non_trainable": [...]}."""
-        trainable, non_trainable = self._state_variables()
-        return {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in non_trainable]}
+    @property
+    def layers(self):
+        return list(self._graph.layers) if self._graph is not None else self._layers
 
-    def set_state(self, state):
-        """Write a pytree from `get_state`/`stateless_call` back into the model's variables."""
-        trainable, non_trainable = self._state_variables()
-        for variables, key in ((trainable, "trainable"), (non_trainable, "non_trainable")):
-            values = state[key]
-            if len(values) != len(variables):
-                raise ValueError(
-                    f"Model '{self.name}': state['{key}'] has {len(values)} arrays but the model has "
-                    f"{len(variables)} {key} variables."
-                )
-            for var, value in zip(variables, values):
-                var.assign(value)
+    @property
+    def inputs(self):
+        return list(self._graph.flat_inputs) if self._graph is not None else None
 
-    def stateless_call(self, state, inputs, training=False, rng=None, batch_mask=None, return_losses=False):
-        """Run the model as a pure function of `state` (from `get_state`).
+    @property
+    def outputs(self):
+        return list(self._graph.flat_outputs) if self._graph is not None else None
 
-        Returns `(outputs, new_state)`, where `new_state` carries updated
-        non-trainable values (e.g. BatchNormalization statistics in training);
-        with `return_losses=True`, `(outputs, new_state, losses)` where losses
-        is the list of added losses and weight regularization penalties.
-        `rng` (a PRNG key) drives dropout and noise layers; `jax.jit`,
-        `jax.grad` and `jax.vmap` accept this function.
-        """
-        if not self.built:
-            raise ValueError(
-                f"Model '{self.name}' is not built, so it has no state yet. Call it on a batch of data "
-                "or call `build(input_shape)` first."
-            )
-        trainable, non_trainable = self._state_variables()
-        variables = list(trainable) + list(non_trainable)
-        values = list(state["trainable"]) + list(state["non_trainable"])
-        with StatelessScope(variables, values, rng=rng, batch_mask=batch_mask) as scope:
-            outputs = self(inputs, training=training)
-            losses = list(scope.losses)
-            if return_losses:
-                losses += [v.regularizer(scope.value_of(v)) for v in variables if v.regularizer is not None]
-        new_state = {"trainable": list(state["trainable"]), "non_trainable": [scope.value_of(v) for v in non_trainable]}
-        if return_losses:
-            return outputs, new_state, losses
-        return outputs, new_state
+    @property
+    def input_shape(self):
+        """The input shape(s) with the batch axis (one tuple for a single input)."""
+        if self._graph is None:
+            return self._batch_input_shape
+        shapes = [t.shape for t in self._graph.flat_inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_names(self):
+        return self._graph.input_names if self._graph is not None else None
+
+    @property
+    def output_names(self):
+        return self._graph.output_names if self._graph is not None else None
+
+    def _output_layers(self, count):
+        """For each of the `count` outputs, the layer that produced it when knowable (else None)."""
+        if self._graph is not None:
+            return self._graph.output_layers()
+        return [None] * count
 
     # ----- inspection -------------------------------------------------------------------
 
     def build(self, input_shape):
         """Build the weights for inputs of `input_shape` (batch axis included, may be None)."""
-        from lamina.layers import symbolic
+        if self._graph is not None:
+            self.built = True
+            return
 
         def is_shape(s):
             return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
@@ -130,7 +151,7 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print the Layer (type) / Output Shape / Param # table with totals."""
-        from lamina.utils.summary_utils import print_summary
+        from lamina.models.summary import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable)
@@ -139,11 +160,13 @@ class Model(Trainer, Layer):
         """The model's architecture as a Keras-style JSON string."""
         import json
 
-        from lamina.saving.serialization import serialize_keras_object
+        from lamina.backend.registry import serialize_keras_object
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
     def get_config(self):
+        if self._graph is not None and _takes_inputs_outputs(type(self)):
+            return graph_lib.graph_config(self, self._graph)
         if type(self).__init__ is not Model.__init__:
             raise NotImplementedError(
                 f"Model '{self.name}' ({type(self).__name__}) is subclassed: define `get_config` (and "
@@ -151,6 +174,25 @@ class Model(Trainer, Layer):
             )
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            inputs, outputs = graph_lib.graph_from_config(config, custom_objects)
+            return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+        return cls(**config)
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+def _takes_inputs_outputs(cls):
+    """Whether `cls(inputs, outputs, name=..., trainable=...)` rebuilds it (a plain functional subclass)."""
+    import inspect
+
+    if cls.__init__ is Model.__init__:
+        return True
+    try:
+        params = list(inspect.signature(cls.__init__).parameters)[1:]
+    except (TypeError, ValueError):
+        return False
+    return params[:2] == ["inputs", "outputs"]

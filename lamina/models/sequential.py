@@ -1,7 +1,8 @@
 """`Sequential`: a plain stack of layers, one input and one output."""
 
 from lamina.layers import symbolic
-from lamina.layers.base import Layer, unique_name
+from lamina.backend import registry
+from lamina.layers.base import Layer
 from lamina.layers.input_layer import InputLayer
 from lamina.models.model import Model
 
@@ -16,8 +17,10 @@ class Sequential(Model):
     output right away, so shape mistakes surface at the line that makes them.
     """
 
+    _untracked = Model._untracked | {"_stack", "_input_layer", "_outputs_by_depth"}
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
-        super().__init__(name=name or unique_name("sequential"), trainable=trainable, **kwargs)
+        super().__init__(name=name, trainable=trainable, **kwargs)
         self._stack = []
         self._input_layer = None
         self._outputs_by_depth = []
@@ -38,7 +41,7 @@ class Sequential(Model):
         if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
             self._set_input(InputLayer(batch_shape=layer._batch_input_shape))
         self._stack.append(layer)
-        self._fns = {}  # compiled and NumPy programs of the old layer stack
+        self._engine.reset()  # compiled and NumPy programs of the old layer stack
         if self._input_layer is not None:
             self._outputs_by_depth.append(layer(self._outputs_by_depth[-1]))
             self._output_shapes = self._outputs_by_depth[-1].shape
@@ -54,7 +57,7 @@ class Sequential(Model):
         if not self._stack:
             raise ValueError("Sequential.pop: the model has no layers to remove.")
         layer = self._stack.pop()
-        self._fns = {}
+        self._engine.reset()
         if self._input_layer is not None:
             self._outputs_by_depth.pop()
             self._output_shapes = self._outputs_by_depth[-1].shape
@@ -64,8 +67,11 @@ class Sequential(Model):
     def layers(self):
         return list(self._stack)
 
-    def _sublayers(self):
-        return list(self._stack)
+    def _tracked_children(self):
+        return [("layers", self.layers)] + super()._tracked_children()
+
+    def _output_layers(self, count):
+        return [self._stack[-1]] if self._stack else [None]
 
     @property
     def inputs(self):
@@ -96,16 +102,12 @@ class Sequential(Model):
         return x
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
-        layers = [serialize_keras_object(layer) for layer in self._stack]
+        layers = [registry.serialize_keras_object(layer) for layer in self._stack]
         if self._input_layer is not None:
-            layers.insert(0, serialize_keras_object(self._input_layer))
+            layers.insert(0, registry.serialize_keras_object(self._input_layer))
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.layers import deserialize
-
-        layers = [deserialize(c, custom_objects=custom_objects) for c in config["layers"]]
+        layers = [registry.deserialize_keras_object(c, None, "layer", custom_objects) for c in config["layers"]]
         return cls(layers, name=config.get("name"), trainable=config.get("trainable", True))

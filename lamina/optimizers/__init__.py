@@ -18,10 +18,11 @@ from lamina.optimizers.lion import Lion
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
 from lamina.optimizers.sgd import SGD
-from lamina.saving import serialization
+from lamina.backend import registry as serialization
 
 ALL_OBJECTS = (Adadelta, Adagrad, Adam, AdamW, Adamax, Ftrl, Lion, Nadam, RMSprop, SGD)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+serialization.register_builtins("optimizer", ALL_OBJECTS_DICT)
 
 
 def serialize(optimizer):

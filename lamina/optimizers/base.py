@@ -12,11 +12,15 @@ update rule's buffers). The learning rate is read from the state, so setting
 `opt.learning_rate` between epochs changes the next update without
 recompiling.
 
-Facade (what users see): `opt.state` holds the latest state (set by
-`build`, written back by the engine), `opt.iterations`, the settable
-`opt.learning_rate`, `apply_gradients([(grad, Variable), ...])`,
-`get_config`/`from_config`, `get_weights`/`set_weights` in Keras's
-variable order.
+Keras 3's API on top: the state lives in `opt.variables`, in Keras's order
+(`iterations`, the `learning_rate` for a float rate, then the slots, built by
+`build(var_list)`), and `stateless_apply(optimizer_variables, grads,
+trainable_variables) -> (trainable_variables, optimizer_variables)` is the pure
+update on lists of arrays in that order. `opt.iterations` and `opt.learning_rate`
+are Variables (assigning the learning rate between steps changes the next
+update without recompiling), `apply_gradients([(grad, Variable), ...])` and
+`apply(grads, trainable_variables)` update Variables in place,
+`get_weights`/`set_weights` and `get_config`/`from_config` follow Keras.
 
 Each update follows Keras 3: gradients are cast to the parameter dtype,
 divided by `loss_scale_factor`, clipped (`clipnorm` per variable,
@@ -36,17 +40,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lamina.backend import naming, tracking
 from lamina.backend.variables import Variable
 from lamina.optimizers import schedules as schedules_lib
 from lamina.optimizers import transforms
-from lamina.saving import serialization
-
-
-def _auto_name(cls_name):
-    """'Adam' -> 'adam', then 'adam_1', ... (reset by `clear_session`, like layer names)."""
-    from lamina.layers.base import unique_name
-
-    return unique_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls_name).lower())
+from lamina.backend import registry as serialization
 
 
 def _check_nonnegative(cls_name, **values):
@@ -55,32 +53,7 @@ def _check_nonnegative(cls_name, **values):
             raise ValueError(f"{cls_name}: `{arg}` must be a number >= 0 or None. Received: {arg}={value!r}")
 
 
-class _LearningRateValue(float):
-    """The current learning rate as a float, with Keras Variable-like `numpy()`/`assign()`."""
-
-    def numpy(self):
-        return np.float32(self)
-
-    @property
-    def value(self):
-        return float(self)
-
-    def assign(self, value):
-        self._optimizer.learning_rate = value
-
-
-class _IterationsValue(int):
-    """The number of updates applied so far, as an int with a Keras Variable-like `numpy()`."""
-
-    def numpy(self):
-        return np.int32(self)
-
-    @property
-    def value(self):
-        return int(self)
-
-
-class Optimizer:
+class Optimizer(tracking.Trackable):
     """Base class of lamina optimizers (Keras 3 `keras.optimizers.Optimizer`).
 
     Args:
@@ -104,6 +77,8 @@ class Optimizer:
     Subclasses implement `_update_rule()` (an optax transformation whose
     update takes `learning_rate=` and `iterations=`) and `_variable_layout()`.
     """
+
+    _tracking_kind = "optimizer"
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
@@ -141,7 +116,7 @@ class Optimizer:
             )
         if loss_scale_factor is not None and not loss_scale_factor > 0:
             raise ValueError(f"{cls_name}: `loss_scale_factor` must be > 0. Received: {loss_scale_factor!r}")
-        self.name = name if name is not None else _auto_name(cls_name)
+        self.name = name if name is not None else naming.auto_name(cls_name)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -152,8 +127,15 @@ class Optimizer:
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._learning_rate = self._check_learning_rate(learning_rate)
-        self.state = None
-        self._variables = None
+        # Keras creates these two with the optimizer; the slots come with `build`.
+        self._iterations = Variable(np.int32(0), trainable=False, name="iteration")
+        self._learning_rate_variable = None
+        if not self._has_schedule:
+            self._learning_rate_variable = Variable(np.float32(self._learning_rate), trainable=False,
+                                                    name="learning_rate")
+        self._slot_variables = []
+        self._slot_template = None  # the slots' structure (set by build)
+        self._variables = None  # the model Variables it was built for
         self._wd_exclude_uids = set()
         self._wd_exclude_pattern = None
         self._wd_mask = None
@@ -197,29 +179,25 @@ class Optimizer:
 
     @property
     def learning_rate(self):
-        """The learning rate of the next update (a float; a schedule's value at `iterations`)."""
+        """The learning rate: a Variable for a float rate (assign it or the property to change it);
+        a schedule's value at `iterations`."""
         if self._has_schedule:
-            value = float(self._learning_rate_at(jnp.asarray(int(self.iterations), jnp.int32)))
-        elif self.state is not None:
-            value = float(self.state["learning_rate"])
-        else:
-            value = float(np.float32(self._learning_rate))
-        out = _LearningRateValue(value)
-        out._optimizer = self
-        return out
+            return self._learning_rate_at(jnp.asarray(int(self._iterations.value), jnp.int32))
+        return self._learning_rate_variable
 
     @learning_rate.setter
     def learning_rate(self, value):
         if isinstance(value, schedules_lib.LearningRateSchedule) or (
-            callable(value) and not hasattr(value, "shape")
+            callable(value) and not hasattr(value, "shape") and not isinstance(value, Variable)
         ):
-            if self.state is not None:
+            if self.built:
                 raise TypeError(
                     f"Optimizer '{self.name}': a schedule cannot replace the learning rate after the "
                     "optimizer is built (compiled steps would keep the old rule). Create the "
                     "optimizer with the schedule instead."
                 )
             self._learning_rate = self._check_learning_rate(value)
+            self._learning_rate_variable = None
             return
         if self._has_schedule:
             raise TypeError(
@@ -227,17 +205,15 @@ class Optimizer:
                 f"({type(self._learning_rate).__name__}), so its learning rate is not settable. "
                 "Create the optimizer with a float `learning_rate` if you need to set it."
             )
-        value = self._check_learning_rate(value)
-        self._learning_rate = value
-        if self.state is not None:
-            self.state = dict(self.state, learning_rate=jnp.asarray(value, jnp.float32))
+        if isinstance(value, Variable):
+            value = value.value
+        self._learning_rate = self._check_learning_rate(value)
+        self._learning_rate_variable.assign(np.float32(self._learning_rate))
 
     @property
     def iterations(self):
-        """Number of updates applied so far (0 before `build`)."""
-        if self.state is None:
-            return _IterationsValue(0)
-        return _IterationsValue(int(self.state["iterations"]))
+        """The number of updates applied so far (a Variable)."""
+        return self._iterations
 
     # ------------------------------------------------------------------ pure core
     def _update_rule(self):
@@ -256,7 +232,7 @@ class Optimizer:
         if self._has_schedule:
             lr = self._learning_rate_at(iterations)
         else:
-            lr = jnp.asarray(self._learning_rate, jnp.float32)
+            lr = jnp.asarray(self._learning_rate_variable.value, jnp.float32)
         return {"iterations": iterations, "learning_rate": lr, "slots": self._update_rule().init(params)}
 
     def apply(self, grads, opt_state=None, params=None):
@@ -302,7 +278,7 @@ class Optimizer:
         Must be called before `build`; the optimizer must be built with the Variables
         (not bare arrays) so their names can be matched.
         """
-        if self.state is not None:
+        if self.built:
             raise ValueError(
                 f"Optimizer '{self.name}': `exclude_from_weight_decay()` must be called before the "
                 "optimizer is built."
@@ -337,19 +313,83 @@ class Optimizer:
             mask.append(not excluded)
         return mask
 
-    # ------------------------------------------------------------------ stateful facade
+    # ------------------------------------------------------------------ variables (Keras 3)
     @property
     def built(self):
-        return self.state is not None
+        return self._slot_template is not None
+
+    @property
+    def variables(self):
+        """`iterations`, the learning rate (float rates only), then the slots: Keras's order."""
+        head = [self._iterations] + ([self._learning_rate_variable] if self._learning_rate_variable else [])
+        return head + self._slot_variables
+
+    def _tracked_variables(self):
+        return self.variables
 
     def build(self, var_list):
-        """Create the state for `var_list` (Variables or arrays, any pytree) and store it in `opt.state`."""
+        """Create the slot variables for `var_list` (Variables or arrays, any pytree); `iterations` is kept."""
         leaves, treedef = jax.tree_util.tree_flatten(var_list, is_leaf=lambda x: isinstance(x, Variable))
-        self._wd_mask = self._compute_wd_mask(leaves)
         values = [v.value if isinstance(v, Variable) else v for v in leaves]
+        self._build(var_list, self.init(jax.tree_util.tree_unflatten(treedef, values))["slots"])
+
+    def _build(self, var_list, slots):
+        """`build` with the slots' initial values already computed (the engine computes them in a cached program)."""
+        leaves = jax.tree_util.tree_leaves(var_list, is_leaf=lambda x: isinstance(x, Variable))
+        self._wd_mask = self._compute_wd_mask(leaves)
         self._variables = list(leaves) if all(isinstance(v, Variable) for v in leaves) and leaves else None
-        self.state = self.init(jax.tree_util.tree_unflatten(treedef, values))
+        self._slot_template = slots
+        state = {"iterations": self._iterations.value, "slots": slots,
+                 "learning_rate": None if self._has_schedule else self._learning_rate_variable.value}
+        names = [v.path.replace("/", "_") if isinstance(v, Variable) else f"param_{i}" for i, v in enumerate(leaves)]
+        head = 1 if self._has_schedule else 2  # iterations (and the learning rate) come first
+        self._slot_variables = [Variable(value, trainable=False, name=name)
+                                for value, name in zip(self._state_to_list(state)[head:], self._slot_names(names))]
         self._jitted_apply = None
+
+    def _slot_names(self, param_names):
+        """Names of the slot variables, in layout order (`dense_kernel_momentum`, ...)."""
+        out = []
+        for group in self._variable_layout():
+            if isinstance(group, str):
+                out.append(group)
+                continue
+            n = jax.tree_util.tree_structure(self._slot_template[group[0]]).num_leaves
+            for i in range(n):
+                out += [f"{param_names[i] if i < len(param_names) else i}_{name}" for name in group]
+        return out
+
+    @property
+    def state(self):
+        """The pure core's state dict (see `init`), read from the variables; None before `build`."""
+        if not self.built:
+            return None
+        return self._list_to_state([v.value for v in self.variables])
+
+    @state.setter
+    def state(self, state):
+        """Write a state dict into the variables (the engine's write-back after compiled steps)."""
+        for variable, value in zip(self.variables, self._state_to_list(state)):
+            variable._value = value
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One update on lists of arrays: `(trainable_variables, optimizer_variables)` after it (pure).
+
+        `optimizer_variables` follows `self.variables`; `grads` and `trainable_variables`
+        follow the list the optimizer was built on.
+        """
+        if not self.built:
+            raise ValueError(f"Optimizer '{self.name}' is not built: call `optimizer.build(trainable_variables)`.")
+        if len(optimizer_variables) != len(self.variables):
+            raise ValueError(
+                f"Optimizer '{self.name}': `optimizer_variables` must hold one value per entry of "
+                f"`optimizer.variables` ({len(self.variables)}); received {len(optimizer_variables)}."
+            )
+        params, state = self.apply(list(grads), self._list_to_state(list(optimizer_variables)),
+                                   list(trainable_variables))
+        if self._variables is not None:
+            params = [v.constraint(p) if v.constraint is not None else p for v, p in zip(self._variables, params)]
+        return params, self._state_to_list(state)
 
     def apply_gradients(self, grads_and_vars):
         """Update Variables in place: `grads_and_vars` is a list of `(grad, Variable)`.
@@ -364,9 +404,9 @@ class Optimizer:
             if not isinstance(v, Variable):
                 raise TypeError(
                     f"Optimizer '{self.name}': apply_gradients expects (gradient, Variable) pairs; "
-                    f"got a {type(v).__name__}. For arrays use the pure `apply(grads, state, params)`."
+                    f"got a {type(v).__name__}. For arrays use `stateless_apply`."
                 )
-        if self.state is None or self._variables is None:
+        if not self.built or self._variables is None:
             self.build([v for _, v in pairs])
         index = {v.uid: i for i, v in enumerate(self._variables)}
         grads = [None] * len(self._variables)
@@ -389,16 +429,17 @@ class Optimizer:
         grads = [jnp.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
         if self._jitted_apply is None:
             self._jitted_apply = jax.jit(self.apply)
-        new_params, new_state = self._jitted_apply(grads, self.state, params)
+        old = self.state
+        new_params, new_state = self._jitted_apply(grads, old, params)
         if missing:
             new_params = [params[i] if i in missing else p for i, p in enumerate(new_params)]
-            old_slots = self.state["slots"]
             slots = dict(new_state["slots"])
             for name, tree in slots.items():
                 if isinstance(tree, list) and len(tree) == len(params):
-                    slots[name] = [old_slots[name][i] if i in missing else t for i, t in enumerate(tree)]
+                    slots[name] = [old["slots"][name][i] if i in missing else t for i, t in enumerate(tree)]
             new_state = dict(new_state, slots=slots)
-        self.state = new_state
+        for variable, value in zip(self.variables, self._state_to_list(new_state)):
+            variable.assign(value)
         for v, value in zip(self._variables, new_params):
             v.assign(value)
             if v.constraint is not None:
@@ -420,50 +461,51 @@ class Optimizer:
                 out.extend(row)
         return out
 
-    def get_weights(self):
-        """Optimizer variables as NumPy arrays, in Keras 3's `optimizer.variables` order."""
-        if self.state is None:
-            return []
-        return [np.asarray(w) for w in self._state_to_list(self.state)]
-
-    def set_weights(self, weights):
-        """Set the state from arrays in Keras's order (the optimizer must be built)."""
-        if self.state is None:
-            raise ValueError(
-                f"Optimizer '{self.name}' is not built; call `optimizer.build(variables)` before "
-                "`set_weights()`."
-            )
-        current = self._state_to_list(self.state)
-        if len(weights) != len(current):
-            raise ValueError(
-                f"Optimizer '{self.name}': expected {len(current)} weights, got {len(weights)}."
-            )
-        for i, (old, new) in enumerate(zip(current, weights)):
-            if tuple(np.shape(old)) != tuple(np.shape(new)):
-                raise ValueError(
-                    f"Optimizer '{self.name}': weight {i} has shape {tuple(np.shape(old))}, "
-                    f"got {tuple(np.shape(new))}."
-                )
-        new_leaves = [jnp.asarray(w, jnp.result_type(old)) for old, w in zip(current, weights)]
-        # Rebuild the state by walking the same layout.
-        it = iter(new_leaves)
-        state = {"iterations": next(it)}
-        state["learning_rate"] = self.state["learning_rate"] if self._has_schedule else next(it)
-        slots = dict(self.state["slots"])
+    def _list_to_state(self, values):
+        """The inverse of `_state_to_list` (the slots' structure comes from `build`)."""
+        it = iter(values)
+        iterations = next(it)
+        learning_rate = self._learning_rate_at(iterations) if self._has_schedule else next(it)
+        slots = dict(self._slot_template)
         for group in self._variable_layout():
             if isinstance(group, str):
                 slots[group] = next(it)
                 continue
-            treedefs = {name: jax.tree_util.tree_structure(slots[name]) for name in group}
-            n = treedefs[group[0]].num_leaves
+            treedefs = {name: jax.tree_util.tree_structure(self._slot_template[name]) for name in group}
             columns = {name: [] for name in group}
-            for _ in range(n):
+            for _ in range(treedefs[group[0]].num_leaves):
                 for name in group:
                     columns[name].append(next(it))
             for name in group:
                 slots[name] = jax.tree_util.tree_unflatten(treedefs[name], columns[name])
-        state["slots"] = slots
-        self.state = state
+        return {"iterations": iterations, "learning_rate": learning_rate, "slots": slots}
+
+    def get_weights(self):
+        """Optimizer variables as NumPy arrays, in Keras 3's `optimizer.variables` order ([] before `build`)."""
+        if not self.built:
+            return []
+        return [np.asarray(v.value) for v in self.variables]
+
+    def set_weights(self, weights):
+        """Set the variables from arrays in Keras's order (the optimizer must be built); all checked first."""
+        if not self.built:
+            raise ValueError(
+                f"Optimizer '{self.name}' is not built; call `optimizer.build(variables)` before "
+                "`set_weights()`."
+            )
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"Optimizer '{self.name}': expected {len(variables)} weights, got {len(weights)}."
+            )
+        for i, (old, new) in enumerate(zip(variables, weights)):
+            if tuple(old.shape) != tuple(np.shape(new)):
+                raise ValueError(
+                    f"Optimizer '{self.name}': weight {i} ({old.name}) has shape {tuple(old.shape)}, "
+                    f"got {tuple(np.shape(new))}."
+                )
+        for variable, value in zip(variables, weights):
+            variable.assign(np.asarray(value))
 
     def save_own_variables(self, store):
         """Write the state into `store` as {"0": array, "1": ...} (Keras's `.keras` layout)."""
@@ -490,7 +532,7 @@ class Optimizer:
         elif self._has_schedule:
             learning_rate = serialization.serialize_keras_object(self._learning_rate)
         else:
-            learning_rate = float(self.learning_rate)
+            learning_rate = float(self._learning_rate_variable.value)
         return {
             "name": self.name,
             "learning_rate": learning_rate,

@@ -10,7 +10,7 @@ import math
 
 import jax.numpy as jnp
 
-from lamina.saving import serialization
+from lamina.backend import registry as serialization
 
 _DTYPE = jnp.float32
 

@@ -1,7 +1,11 @@
-"""Config (de)serialization and the registry of custom objects."""
+"""Saving and loading models; the registry of custom objects (kept on the ground floor, `lamina.backend.registry`)."""
 
-from lamina.saving.serialization import (
+from lamina.backend.registry import (
+    CustomObjectScope,
+    custom_object_scope,
     deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
     get_registered_object,
     register_keras_serializable,
     serialize_keras_object,

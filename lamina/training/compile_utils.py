@@ -1,8 +1,18 @@
-"""What `compile` resolves: per-output losses and metrics, as pure functions of arrays.
+"""What `compile` resolves: the loss over the model's outputs and the metrics, Keras 3's way.
 
 Outputs are handled as a flat list in the model's output order; `loss`,
-`loss_weights` and `metrics` may be given once (applied to every output), as
-a list, or as a dict keyed by output name, like Keras.
+`loss_weights` and `metrics` may be given once (applied to every output), as a
+list, or as a dict keyed by output name, like Keras.
+
+* `CompileLoss`: the weighted sum of the per-output losses; with several outputs it
+  owns one `Mean` tracker per output (`<output>_loss`), as Keras does.
+* `CompileMetrics`: the compiled metrics, resolved once target and output shapes are
+  known ("accuracy" becomes binary, categorical or sparse categorical accuracy), with
+  Keras's log names (`<output>_<metric>`, `weighted_<metric>`).
+
+Both have a pure form (used by lamina's compiled steps, which pass the batch mask of a
+padded batch explicitly) and Keras's stateful form (used by Keras-style custom steps,
+inside a `StatelessScope`).
 """
 
 import warnings
@@ -10,6 +20,9 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from lamina import losses as losses_lib
+from lamina import metrics as metrics_lib
 
 
 def flatten_outputs(struct, names):
@@ -39,6 +52,13 @@ def flatten_targets(y, names, what="y"):
             f"The model has {len(names)} outputs ({', '.join(names)}); give {what} as a list or a dict keyed by output name."
         )
     return [y]
+
+
+def flatten_sample_weight(sample_weight, names):
+    """Sample weights for each output: one array for all, or a list / dict with one per output."""
+    if isinstance(sample_weight, (dict, list, tuple)) and len(names) > 1:
+        return flatten_targets(sample_weight, names, "sample_weight")
+    return [sample_weight] * len(names)
 
 
 # Metric names whose meaning depends on the loss and shapes (Keras resolves them at fit time).
@@ -81,6 +101,207 @@ def per_output(spec, names, what):
     return [spec] * len(names)
 
 
+def check_names(loss, metrics, weighted_metrics):
+    """Resolve every name now, so a typo fails at compile with the closest valid name suggested."""
+    for item in spec_items(loss):
+        losses_lib.get(item)
+    for item in spec_items(metrics) + spec_items(weighted_metrics):
+        if not (isinstance(item, str) and item.lower() in RESOLVED_BY_SHAPE):
+            metrics_lib.get(item)
+
+
+class CompileLoss:
+    """Sum over outputs of `loss_i(y_i, y_pred_i, sample_weight) * loss_weight_i`.
+
+    Args:
+        loss: compile's `loss` (one, a list or a dict by output name).
+        loss_weights: one float per output (list or dict), or None.
+        names: the model's output names.
+
+    `metrics` holds one `Mean` per output (`<name>_loss`, the loss before its weight) when
+    the model has several outputs; Keras logs them after the compiled metrics.
+    """
+
+    def __init__(self, loss, loss_weights, names):
+        self.names = names
+        self.losses = [None if l is None else losses_lib.get(l) for l in per_output(loss, names, "loss")]
+        if all(l is None for l in self.losses):
+            raise ValueError("compile: `loss` is required for fit/evaluate (e.g. loss='mse').")
+        weights = per_output(loss_weights, names, "loss_weights") if loss_weights is not None else [1.0] * len(names)
+        self.weights = [1.0 if w is None else float(w) for w in weights]
+        self.metrics = [metrics_lib.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
+
+    def compute(self, y_true, y_pred, sample_weight, mask=None, logit_outputs=()):
+        """(total, [per-output losses]) for flat lists; `logit_outputs` are indices fed logits (pure)."""
+        weights = flatten_sample_weight(sample_weight, self.names)
+        per = []
+        for i, (fn, w) in enumerate(zip(self.losses, self.weights)):
+            if fn is None or y_true[i] is None:
+                per.append(jnp.zeros(()))
+                continue
+            fn = fn.with_logits() if i in logit_outputs else fn
+            per.append(fn(y_true[i], y_pred[i], sample_weight=weights[i], mask=mask))
+        return sum(p * w for p, w in zip(per, self.weights)), per
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Keras's stateful form: the total loss; the per-output trackers are updated (in a scope)."""
+        y_true = flatten_targets(y_true, self.names)
+        y_pred = flatten_outputs(y_pred, self.names)
+        total, per = self.compute(y_true, y_pred, sample_weight)
+        batch = jnp.asarray(jnp.shape(jax.tree_util.tree_leaves(y_pred)[0])[0], jnp.float32)
+        for tracker, value in zip(self.metrics, per):
+            tracker.update_state(value, sample_weight=batch)
+        return total
+
+
+class CompileMetrics(metrics_lib.Metric):
+    """The metrics given to `compile`, for every output, as one metric named "compile_metrics".
+
+    Its state is the concatenation of its metrics' states, its result a dict by log name.
+    """
+
+    def __init__(self, metrics, weighted_metrics, names):
+        super().__init__(name="compile_metrics")
+        self.names = names
+        self.spec = per_output(metrics or [], names, "metrics")
+        self.weighted_spec = per_output(weighted_metrics or [], names, "weighted_metrics")
+        self.entries = None  # [(log name, metric, output index, weighted)] once built
+
+    @property
+    def built(self):
+        return self.entries is not None
+
+    def build(self, compile_loss, y_shapes, y_pred_shapes):
+        """Resolve the metrics for these target / output shapes ([(None, ...)] per output)."""
+        multi = len(self.names) > 1
+        entries, names = [], set()
+        for weighted, spec in ((False, self.spec), (True, self.weighted_spec)):
+            for i, items in enumerate(spec):
+                items = [] if items is None else items if isinstance(items, (list, tuple)) else [items]
+                for item in items:
+                    loss = compile_loss.losses[i] if compile_loss is not None else None
+                    metric = _resolve(item, loss, y_shapes[i], y_pred_shapes[i])
+                    metric.build(y_shapes[i], y_pred_shapes[i])
+                    base = item if isinstance(item, str) else metric.name  # Keras logs a string as given
+                    prefix = f"{self.names[i]}_" if multi else ""
+                    name = prefix + base
+                    if weighted and name in names:
+                        name = f"{prefix}weighted_{base}"
+                    stem, k = name, 1
+                    while name in names:
+                        name, k = f"{stem}_{k}", k + 1
+                    names.add(name)
+                    entries.append((name, metric, i, weighted))
+        self.entries = entries
+
+    @property
+    def metrics(self):
+        return [m for _, m, _, _ in self.entries or []]
+
+    @property
+    def log_names(self):
+        return [name for name, _, _, _ in self.entries or []]
+
+    @property
+    def variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def _to_state(self, values):
+        out, start = [], 0
+        for m in self.metrics:
+            n = len(m.variables)
+            out.append(m._to_state(values[start:start + n]))
+            start += n
+        return out
+
+    def _state_values(self, state):
+        return [v for m, s in zip(self.metrics, state) for v in m._state_values(s)]
+
+    def init_state(self):
+        return [m.init_state() for m in self.metrics]
+
+    def update(self, state, y_true, y_pred, sample_weight=None, mask=None):
+        """New states after one batch (pure): flat per-output lists; `mask` marks the real rows."""
+        y_true = flatten_targets(y_true, self.names) if not isinstance(y_true, list) else y_true
+        y_pred = flatten_outputs(y_pred, self.names) if not isinstance(y_pred, list) else y_pred
+        weights = flatten_sample_weight(sample_weight, self.names)
+        out = []
+        for s, (_, metric, i, weighted) in zip(state, self.entries):
+            if y_true[i] is None:
+                out.append(s)
+                continue
+            sw = mask
+            if weighted and weights[i] is not None:
+                sw = weights[i] if mask is None else weights[i] * _expand_mask(mask, weights[i])
+            out.append(metric.update(s, y_true[i], y_pred[i], sample_weight=sw))
+        return out
+
+    def compute(self, state):
+        return {name: metric.compute(s) for s, (name, metric, _, _) in zip(state, self.entries)}
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._assign(self.update(self._current(), y_true, y_pred, sample_weight))
+
+    def _assign(self, state):
+        for variable, value in zip(self.variables, self._state_values(state)):
+            variable.assign(value)
+
+
+def _expand_mask(mask, weights):
+    weights = jnp.asarray(weights)
+    return jnp.reshape(mask, mask.shape + (1,) * (weights.ndim - 1)) if weights.ndim > 1 else mask
+
+
+def _resolve(item, loss, y_shape, y_pred_shape):
+    if isinstance(item, str) and item.lower() in RESOLVED_BY_SHAPE:
+        return metrics_lib.resolve_accuracy(item, loss, y_shape, y_pred_shape)
+    return metrics_lib.get(item)
+
+
+# ----- output layers: warnings and logits fusion --------------------------------------------------
+
+
+def output_activation_warnings(output_layers, compile_loss, y_pred_shapes):
+    """Warn about likely mistakes Keras lets through (softmax + binary CE, one sigmoid unit + categorical CE)."""
+    from lamina import activations
+
+    for i, loss in enumerate(compile_loss.losses):
+        if loss is None or output_layers[i] is None:
+            continue
+        act = getattr(output_layers[i], "activation", None)
+        units = y_pred_shapes[i][-1] if y_pred_shapes[i] else None
+        kind = getattr(loss, "logits_activation", None)
+        name = type(loss).__name__
+        if act is activations.softmax and kind == "sigmoid" and units and units > 1:
+            warnings.warn(
+                f"Output '{compile_loss.names[i]}' ends in softmax over {units} units but the loss is {name}: "
+                "softmax outputs are mutually exclusive classes; use categorical_crossentropy (one-hot targets) "
+                "or sparse_categorical_crossentropy (integer targets), or sigmoid for independent labels.",
+                stacklevel=4,
+            )
+        if act is activations.sigmoid and kind == "softmax" and units == 1:
+            warnings.warn(
+                f"Output '{compile_loss.names[i]}' is a single sigmoid unit but the loss is {name}: categorical "
+                "cross-entropy over one class is always 0, so nothing is learned. Use binary_crossentropy.",
+                stacklevel=4,
+            )
+
+
+def fusable_outputs(output_layers, compile_loss):
+    """{output index: layer} for outputs whose last activation matches their cross-entropy (fed logits)."""
+    from lamina import activations
+
+    fused = {}
+    for i, (layer, loss) in enumerate(zip(output_layers, compile_loss.losses)):
+        if layer is None or loss is None or getattr(loss, "from_logits", True):
+            continue
+        act = getattr(layer, "activation", None)
+        kind = getattr(loss, "logits_activation", None)
+        if (kind == "softmax" and act is activations.softmax) or (kind == "sigmoid" and act is activations.sigmoid):
+            fused[i] = layer
+    return fused
+
+
 class SwapActivations:
     """Within a trace, make the given layers skip their final activation (so they output logits)."""
 
@@ -99,172 +320,7 @@ class SwapActivations:
             layer.activation = act
 
 
-class CompiledLoss:
-    """Sum over outputs of loss_i(y_i, y_pred_i, sample_weight, mask) * loss_weight_i."""
-
-    def __init__(self, loss, loss_weights, names):
-        from lamina import losses
-
-        self.names = names
-        self.losses = [None if l is None else losses.get(l) for l in per_output(loss, names, "loss")]
-        if all(l is None for l in self.losses):
-            raise ValueError("compile: `loss` is required for fit/evaluate (e.g. loss='mse').")
-        weights = per_output(loss_weights, names, "loss_weights") if loss_weights is not None else [1.0] * len(names)
-        self.weights = [1.0 if w is None else float(w) for w in weights]
-
-    def __call__(self, y_true, y_pred, sample_weight, mask, logit_outputs=()):
-        """Returns (total, [per-output losses]); `logit_outputs` are indices fed logits."""
-        per = []
-        for i, (fn, w) in enumerate(zip(self.losses, self.weights)):
-            if fn is None or y_true[i] is None:
-                per.append(jnp.zeros(()))
-                continue
-            fn = fn.with_logits() if i in logit_outputs else fn
-            sw = sample_weight[i] if isinstance(sample_weight, list) else sample_weight
-            per.append(fn(y_true[i], y_pred[i], sample_weight=sw, mask=mask))
-        # Keras logs each output's loss before `loss_weights`; only the total is weighted.
-        return sum(p * w for p, w in zip(per, self.weights)), per
-
-
-class CompiledMetrics:
-    """Metric objects per output, resolved lazily once target/output shapes are known.
-
-    Pure state: a list with one entry per metric (loss trackers first).
-    """
-
-    def __init__(self, metrics, weighted_metrics, names):
-        self.names = names
-        self.spec = per_output(metrics or [], names, "metrics")
-        self.weighted_spec = per_output(weighted_metrics or [], names, "weighted_metrics")
-        self.entries = None  # list of (log_name, metric, output_index or None, weighted)
-
-    def build(self, compiled_loss, y_shapes, y_pred_shapes):
-        from lamina import metrics as metrics_lib
-
-        multi = len(self.names) > 1
-        entries = [("loss", metrics_lib.Mean(name="loss"), None, "loss")]
-        if multi:
-            entries += [(f"{n}_loss", metrics_lib.Mean(name=f"{n}_loss"), i, "output_loss")
-                        for i, n in enumerate(self.names)]
-        for role, spec in (("plain", self.spec), ("weighted", self.weighted_spec)):
-            for i, items in enumerate(spec):
-                items = [] if items is None else items if isinstance(items, (list, tuple)) else [items]
-                for item in items:
-                    metric = self._resolve(item, compiled_loss.losses[i], y_shapes[i], y_pred_shapes[i], metrics_lib)
-                    metric.build(y_shapes[i], y_pred_shapes[i])
-                    base = item if isinstance(item, str) else metric.name  # Keras logs a string as given
-                    prefix = f"{self.names[i]}_" if multi else ""
-                    name = prefix + base
-                    if role == "weighted" and any(e[0] == name for e in entries):
-                        name = f"{prefix}weighted_{base}"
-                    if any(e[0] == name for e in entries):
-                        stem, k = name, 1
-                        while any(e[0] == name for e in entries):
-                            name, k = f"{stem}_{k}", k + 1
-                    entries.append((name, metric, i, role))
-        self.entries = entries
-
-    @staticmethod
-    def _resolve(item, loss, y_shape, y_pred_shape, metrics_lib):
-        if isinstance(item, str) and item.lower() in RESOLVED_BY_SHAPE:
-            return metrics_lib.resolve_accuracy(item, loss, y_shape, y_pred_shape)
-        return metrics_lib.get(item)
-
-    @property
-    def log_names(self):
-        return [e[0] for e in self.entries]
-
-    def init_state(self):
-        return [metric.init_state() for _, metric, _, _ in self.entries]
-
-    def update(self, states, total_loss, per_output_losses, y_true, y_pred, sample_weight, mask):
-        """New metric states after one batch (pure)."""
-        count = jnp.sum(mask) if mask is not None else jnp.asarray(
-            jax.tree_util.tree_leaves(y_pred)[0].shape[0], jnp.float32)
-        out = []
-        for state, (_, metric, i, role) in zip(states, self.entries):
-            if role == "loss":
-                out.append(metric.update(state, total_loss, sample_weight=count))
-            elif role == "output_loss":
-                out.append(metric.update(state, per_output_losses[i], sample_weight=count))
-            elif y_true[i] is None:
-                out.append(state)
-            else:
-                sw = mask
-                if role == "weighted" and sample_weight is not None:
-                    base = sample_weight[i] if isinstance(sample_weight, list) else sample_weight
-                    sw = base if mask is None else base * mask
-                out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
-        return out
-
-    def results(self, states):
-        """{log name: scalar array} (pure)."""
-        return {name: metric.compute(state) for state, (name, metric, _, _) in zip(states, self.entries)}
-
-
-def output_activation_warnings(model, compiled_loss, y_pred_shapes):
-    """Warn about likely mistakes Keras lets through (softmax + binary CE, one sigmoid unit + categorical CE)."""
-    from lamina import activations
-
-    layers = output_layers(model, len(compiled_loss.names))
-    for i, loss in enumerate(compiled_loss.losses):
-        if loss is None or layers[i] is None:
-            continue
-        act = getattr(layers[i], "activation", None)
-        units = y_pred_shapes[i][-1] if y_pred_shapes[i] else None
-        kind = getattr(loss, "logits_activation", None)
-        name = type(loss).__name__
-        if act is activations.softmax and kind == "sigmoid" and units and units > 1:
-            warnings.warn(
-                f"Output '{compiled_loss.names[i]}' ends in softmax over {units} units but the loss is {name}: "
-                "softmax outputs are mutually exclusive classes; use categorical_crossentropy (one-hot targets) "
-                "or sparse_categorical_crossentropy (integer targets), or sigmoid for independent labels.",
-                stacklevel=3,
-            )
-        if act is activations.sigmoid and kind == "softmax" and units == 1:
-            warnings.warn(
-                f"Output '{compiled_loss.names[i]}' is a single sigmoid unit but the loss is {name}: categorical "
-                "cross-entropy over one class is always 0, so nothing is learned. Use binary_crossentropy.",
-                stacklevel=3,
-            )
-
-
-def output_layers(model, count):
-    """For each of the model's `count` outputs, the layer that produced it when knowable (else None)."""
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-
-    if isinstance(model, Sequential):
-        return [model.layers[-1]] if model.layers else [None]
-    if isinstance(model, Functional):
-        found = []
-        for tensor in model.outputs:
-            layer = tensor.node.layer
-            uses = sum(1 for n in model._nodes if n.layer is layer)
-            single_output = not isinstance(tensor.node.outputs, (list, tuple, dict))
-            found.append(layer if uses == 1 and single_output else None)
-        return found
-    return [None] * count
-
-
-def fusable_outputs(model, compiled_loss):
-    """Indices of outputs whose last activation matches their cross-entropy (computed from logits)."""
-    from lamina import activations
-
-    fused = {}
-    for i, (layer, loss) in enumerate(zip(output_layers(model, len(compiled_loss.names)), compiled_loss.losses)):
-        if layer is None or loss is None or getattr(loss, "from_logits", True):
-            continue
-        act = getattr(layer, "activation", None)
-        kind = getattr(loss, "logits_activation", None)
-        if (kind == "softmax" and act is activations.softmax) or (kind == "sigmoid" and act is activations.sigmoid):
-            fused[i] = layer
-    return fused
-
-
-def validate_targets(compiled_loss, y_list, y_pred_shapes):
-    from lamina import losses
-
-    for loss, y, shape in zip(compiled_loss.losses, y_list, y_pred_shapes):
+def validate_targets(compile_loss, y_list, y_pred_shapes):
+    for loss, y, shape in zip(compile_loss.losses, y_list, y_pred_shapes):
         if loss is not None and y is not None:
-            losses.validate_targets(loss, np.asarray(y), shape)
+            losses_lib.validate_targets(loss, np.asarray(y), shape)

@@ -1,13 +1,29 @@
 """Turn user data (arrays, frames, lists, dicts, generators, PyDataset) into what the engine runs on.
 
 In-memory data becomes an `ArrayData`: x, y and sample weights as pytrees of
-NumPy arrays with a common first axis. Generators and `PyDataset` objects
-become a `StreamData` that yields batches. All checks here run on the host,
-before any compute, and name what is wrong.
+NumPy arrays with a common first axis, put on the device once. Generators and
+`PyDataset` objects become a `StreamData` that yields batches. All checks here
+run on the host, before any compute, and name what is wrong.
+
+Both are data sources with one interface for the engine's loop:
+
+* `peek()`: the first batch (or the whole arrays), to build the model and resolve the loss;
+* `steps`: the number of steps per epoch (None when a stream runs until exhausted);
+* `chunks(runner, chunk, ...)`: the epoch as `Chunk`s of up to `chunk` steps, each with
+  `run(state, logs) -> (state, logs)` calling a compiled program from `runner`.
+
+With lamina's own steps a ragged last batch is padded and masked (one program per
+epoch); with Keras-form steps (`runner.exact`) batches are exact, as Keras gives them:
+a ragged last batch is run on its own.
 """
 
-import numpy as np
+import math
+from typing import Callable, NamedTuple
+
 import jax
+import numpy as np
+
+from lamina.training import loops
 
 
 def _is_frame(x):
@@ -78,8 +94,31 @@ def check_finite(tree, what):
     return largest
 
 
+class Chunk(NamedTuple):
+    """Steps `first` .. `last` of an epoch; `run(state, logs) -> (state, logs)`; `sample`: one batch's spec."""
+
+    first: int
+    last: int
+    run: Callable
+    sample: object
+
+
+class Chunks:
+    """An epoch's chunks (an iterable, produced lazily for streams), with its step count (None when unknown)."""
+
+    def __init__(self, items, steps):
+        self.items = items
+        self.steps = steps
+
+    def __iter__(self):
+        return iter(self.items)
+
+
 class ArrayData:
-    """In-memory samples: `x`, `y`, `sample_weight` pytrees of arrays with `n` rows."""
+    """In-memory samples: `x`, `y`, `sample_weight` pytrees of arrays with `n` rows.
+
+    `batch_size` and `max_steps` (a cap on steps per epoch) are set by the engine before `chunks`.
+    """
 
     def __init__(self, x, y=None, sample_weight=None):
         self.x = to_numpy_tree(x, "x")
@@ -98,6 +137,39 @@ class ArrayData:
                 raise ValueError(f"sample_weight has {n_w} entries but x has {n_x} samples.")
         self.n = n_x
         self._device = None
+        self.batch_size = 32
+        self.max_steps = None
+
+    def peek(self):
+        return self.x, self.y, self.sample_weight
+
+    @property
+    def steps(self):
+        steps = math.ceil(self.n / self.batch_size)
+        return steps if self.max_steps is None else min(int(self.max_steps), steps)
+
+    def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
+        """The epoch in chunks of up to `chunk` steps (see the module docstring)."""
+        steps, bs = self.steps, self.batch_size
+        rows = min(self.n, steps * bs)
+        arrays = self.on_device()
+        sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((bs,) + np.shape(a)[1:], np.asarray(a).dtype),
+                                        (self.x, self.y, self.sample_weight))
+        full = steps if not runner.exact else rows // bs  # exact batches: the ragged rest runs alone
+        n_chunks = math.ceil(full / chunk) if full else 0
+        order = loops.sample_order(self.n, max(self.n, n_chunks * chunk * bs), bool(shuffle))(seed, epoch)
+        program = runner.gather(chunk, bs, n_chunks * chunk != full) if full else None
+        limit = rows if not runner.exact else full * bs
+        out = []
+        for first in range(0, full, chunk):
+            out.append(Chunk(first, min(first + chunk, full) - 1,
+                             _gather(program, arrays, order, first * bs, limit), sample))
+        rest = rows - full * bs if runner.exact else 0
+        if rest:
+            tail = runner.gather(1, rest, False)
+            tail_sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((rest,) + a.shape[1:], a.dtype), sample)
+            out.append(Chunk(full, full, _gather(tail, arrays, order, full * bs, rows), tail_sample))
+        return Chunks(out, steps)
 
     def on_device(self):
         """(x, y, sample_weight) on the device, uploaded once per ArrayData (e.g. validation data
@@ -115,6 +187,20 @@ class ArrayData:
             raise ValueError(f"validation_split={fraction} leaves an empty split of the {self.n} samples.")
         take = lambda lo, hi: jax.tree_util.tree_map(lambda a: a[lo:hi], (self.x, self.y, self.sample_weight))  # noqa: E731
         return ArrayData(*take(0, cut)), ArrayData(*take(cut, self.n))
+
+
+def _gather(program, arrays, order, start_row, limit):
+    return lambda state, logs: program(state, logs, arrays, order, start_row, limit)
+
+
+def as_eval_data(data):
+    """`validation_data` as a data source: a stream, or a tuple (x, y) / (x, y, sample_weight)."""
+    if is_stream(data):
+        return StreamData(data)
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+        return ArrayData(*data)
+    raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), or a "
+                     f"generator/dataset; got {type(data).__name__}.")
 
 
 def is_stream(x):
@@ -186,6 +272,57 @@ class StreamData:
                 return
             count += 1
             yield self._convert(batch)
+
+    def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
+        """The epoch in chunks of up to `chunk` batches, stacked on a prefetching thread.
+
+        Batches are padded to the first batch's size (lamina's steps mask the padding); for
+        exact (Keras-form) steps, a batch of another size starts a chunk of its own.
+        """
+        return Chunks(self._stream_chunks(runner, chunk), self.steps)
+
+    def _stream_chunks(self, runner, chunk):
+        from concurrent.futures import ThreadPoolExecutor
+
+        program = runner.stacked()
+        batches = self.batches()
+        size = {"first": None}
+        held = []
+
+        def rows(item):
+            return num_samples(item[0], "x")
+
+        def next_group():
+            items = list(held)
+            held.clear()
+            for item in batches:
+                if size["first"] is None:
+                    size["first"] = rows(item)
+                if runner.exact and items and rows(item) != rows(items[0]):
+                    held.append(item)
+                    break
+                items.append(item)
+                if len(items) == chunk:
+                    break
+            if not items:
+                return None
+            width = rows(items[0]) if runner.exact else size["first"]
+            stacked, masks = loops.stack_batches(items, width, chunk, rows)
+            sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), stacked)
+            return stacked, masks, len(items), sample
+
+        done = 0
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(next_group)
+            while True:
+                ready = pending.result()
+                if ready is None:
+                    return
+                pending = pool.submit(next_group)
+                stacked, masks, count, sample = ready
+                yield Chunk(done, done + count - 1,
+                            lambda state, logs, s=stacked, m=masks: program(state, logs, s, m), sample)
+                done += count
 
     @staticmethod
     def _convert(batch):

@@ -11,19 +11,20 @@ import numpy as np
 
 from lamina.backend import numpy_eval
 from lamina.backend.variables import variables_created
-from lamina.training import loops
+from lamina.training import loops, steps
+from lamina.training.state import PredictState
 
 #: Batches of up to this many rows are predicted with NumPy when JAX computes on the CPU.
 MAX_ROWS = 8
 
 
-def predict(model, x):
+def predict(engine, x):
     """NumPy outputs for `x` (a NumPy array or tree of arrays, at most `MAX_ROWS` rows), or None."""
     leaves, treedef = jax.tree_util.tree_flatten(x)
     key = ("host", treedef, tuple((a.shape, a.dtype.str) for a in leaves))
-    runner = model._fns.get(key)
-    if runner is None or not runner.still_valid(model):
-        runner = model._fns[key] = HostRunner(model, x)
+    runner = engine.programs.get(key)
+    if runner is None or not runner.still_valid(engine.model):
+        runner = engine.programs[key] = HostRunner(engine, x)
         return runner.first_outputs
     if runner.program is None:
         return None
@@ -31,23 +32,35 @@ def predict(model, x):
 
 
 class HostRunner:
-    """The NumPy program of one model and input signature, with the model's weights it reads."""
+    """The NumPy program of one model and input signature, with the model's variables it reads."""
 
-    def __init__(self, model, x):
-        state = model.get_state()
-        self.first_outputs = jax.tree_util.tree_map(np.asarray, loops.predict_direct(model)(state, x))
-        self.uids = tuple(v.uid for v in model.weights)
+    def __init__(self, engine, x):
+        model = engine.model
+        self.variables = list(model.trainable_variables) + list(model.non_trainable_variables)
+        state = PredictState([v.value for v in model.trainable_variables],
+                             [v.value for v in model.non_trainable_variables])
+
+        def predict_outputs(state, x):
+            return steps.predict_step(model, state, x)[0]
+
+        # The first answer comes from XLA, with the state it returns written back (a layer drawing
+        # random numbers in predict advances its seed; such a model then stays on XLA: NumPy has
+        # no random primitives).
+        xla = engine.program(("predict_direct",), loops.predict_direct(lambda s, b: steps.predict_step(model, s, b)))
+        outputs, new_state = xla(state, x)
+        for variable, value in zip(model.non_trainable_variables, new_state.non_trainable_variables):
+            variable._value = value
+        self.first_outputs = jax.tree_util.tree_map(np.asarray, outputs)
+        self.uids = tuple(v.uid for v in self.variables)
         self.seen_variables = variables_created()
         self.program = None
         if jax.default_backend() != "cpu":
             return
-        trainable, non_trainable = model._state_variables()
-        self.variables = non_trainable + trainable  # the order of the state dict's flattened leaves
         self._sources = [None] * len(self.variables)
         self._arrays = [None] * len(self.variables)
         reference, self.out_tree = jax.tree_util.tree_flatten(self.first_outputs)
         try:
-            program = numpy_eval.NumpyProgram(jax.make_jaxpr(model.predict_step)(state, x))
+            program = numpy_eval.NumpyProgram(jax.make_jaxpr(predict_outputs)(state, x))
             outs = program(*self._weights(), *jax.tree_util.tree_leaves(x))
         except Exception:  # numpy_eval.Unsupported, or NumPy refusing an edge case (an empty reduction)
             return
@@ -60,7 +73,8 @@ class HostRunner:
         """False when the model's variables changed (a layer added or removed) since this was built."""
         if variables_created() == self.seen_variables:
             return True
-        if tuple(v.uid for v in model.weights) != self.uids:
+        current = tuple(v.uid for v in list(model.trainable_variables) + list(model.non_trainable_variables))
+        if current != self.uids:
             return False
         self.seen_variables = variables_created()
         return True

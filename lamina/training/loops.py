@@ -1,96 +1,93 @@
-"""The compiled loops: many steps per XLA call over device-resident data.
+"""The compiled loops: many steps per XLA call.
 
-Each builder returns a `compiled` program: `jax.jit` of the loop, kept on disk
-across runs (see `backend.programs`) and cached in `model._fns` (cleared
-whenever compile or the data structure changes).
+A step here is `step(state, data, mask) -> (state, logs or None)` (see `engine.Steps`).
+Each builder returns the pure function of one chunk of steps; the engine compiles it
+through the program cache (`backend.programs`).
 
-* `array_chunk`: `steps` train/test steps in one `lax.scan`; each step gathers
-  its batch from the full device arrays through an index `order`; rows past
-  the end of the data are padding with mask 0.
-* `stream_chunk`: the same over K batches stacked on the host (generators).
-* `predict_direct` / `predict_scan`: outputs for one batch / for many.
-* `sample_order`: the (host-drawn) index order of an epoch.
-* `stack_batches`: pad and stack generator batches for `stream_chunk`.
+* `gather_chunk`: `steps` steps in one `lax.scan` over data already on the device;
+  each step gathers its batch through an index `order` (rows past the end of the data
+  are padding, with mask 0);
+* `stacked_chunk`: the same over K batches stacked on the host (generators);
+* `predict_gather` / `predict_direct`: outputs for many rows / for one batch;
+* `sample_order`: the (host-drawn) index order of an epoch;
+* `stack_batches`: pad and stack generator batches for `stacked_chunk`.
+
+A step that returns logs (a Keras-form `train_step`) has them carried through the scan:
+the chunk returns the last step's logs, as Keras does; lamina's own steps return None
+and the chunk computes its logs from the metrics' variables once, at its end.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.backend import programs
-from lamina.training import data_adapter, program_key
+
+def _run(step, state, data, mask, logs, guard_ok=None):
+    def go(carry):
+        new_state, new_logs = step(carry[0], data, mask)
+        return type(carry[0])(*new_state), (carry[1] if new_logs is None else new_logs)
+
+    if guard_ok is None:
+        return go((state, logs))
+    return jax.lax.cond(guard_ok, go, lambda carry: carry, (state, logs))
 
 
-def compiled(model, key, fn):
-    """`jax.jit(fn)`, cached in `model._fns[key]` and kept on disk across runs (see `backend.programs`)."""
-    if key not in model._fns:
-        model._fns[key] = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, key, signature))
-    return model._fns[key]
+def gather_chunk(step, final_logs, steps, batch_size, guard=False):
+    """fn(state, logs, arrays, order, start_row, n) -> (state, logs): `steps` steps over gathered batches.
 
-
-def _step(model, kind):
-    return model.train_step if kind == "train" else model.test_step
-
-
-def array_chunk(model, kind, steps, batch_size, guard=False):
-    """jit(state, arrays, order, first_step, n) -> (state, logs): `steps` steps over gathered batches.
-
-    With `guard`, steps past the end of the data (the tail of a last chunk) are skipped with
-    `lax.cond`; without it every step runs (chunks tile the epoch exactly).
+    Batch `i` holds rows `order[start_row + i * batch_size : ... + batch_size]`; rows at
+    positions >= `n` are padding (mask 0). With `guard`, steps starting past `n` are
+    skipped (`lax.cond`); without it every step runs. `final_logs(state, logs)` turns the
+    carried logs into the chunk's logs.
     """
-    step, metrics = _step(model, kind), model._setup["metrics"]
 
-    def chunk(state, arrays, order, first_step, n):
-        def body(state, i):
-            start = (first_step + i) * batch_size
+    def chunk(state, logs, arrays, order, start_row, n):
+        def body(carry, i):
+            start = start_row + i * batch_size
             idx = jax.lax.dynamic_slice(order, (start,), (batch_size,))
             mask = ((start + jnp.arange(batch_size)) < n).astype(jnp.float32)
-            x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), arrays)
-            run = lambda s: model._with_mask(step, s, (x, y, sw), mask)  # noqa: E731
-            if guard:
-                return jax.lax.cond(start < n, run, lambda s: s, state), None
-            return run(state), None
+            data = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), arrays)
+            return _run(step, carry[0], data, mask, carry[1], (start < n) if guard else None), None
 
-        state, _ = jax.lax.scan(body, state, jnp.arange(steps))
-        return state, metrics.results(state["metrics"])
+        (state, logs), _ = jax.lax.scan(body, (state, logs), jnp.arange(steps))
+        return state, final_logs(state, logs)
 
-    return compiled(model, (kind, steps, batch_size, guard), chunk)
+    return chunk
 
 
-def stream_chunk(model, kind):
-    """jit(state, stacked batches [K, B, ...], masks [K, B]) -> (state, logs) for generator data."""
-    step, metrics = _step(model, kind), model._setup["metrics"]
+def stacked_chunk(step, final_logs):
+    """fn(state, logs, stacked [K, B, ...], masks [K, B]) -> (state, logs); empty slots are skipped."""
 
-    def chunk(state, stacked, masks):
-        def body(state, item):
+    def chunk(state, logs, stacked, masks):
+        def body(carry, item):
             data, mask = item
-            run = lambda s: model._with_mask(step, s, data, mask)  # noqa: E731
-            return jax.lax.cond(jnp.sum(mask) > 0, run, lambda s: s, state), None
+            return _run(step, carry[0], data, mask, carry[1], jnp.sum(mask) > 0), None
 
-        state, _ = jax.lax.scan(body, state, (stacked, masks))
-        return state, metrics.results(state["metrics"])
+        (state, logs), _ = jax.lax.scan(body, (state, logs), (stacked, masks))
+        return state, final_logs(state, logs)
 
-    return compiled(model, (kind, "stream"), chunk)
-
-
-def predict_direct(model):
-    """program(state, x) -> outputs for one batch."""
-    return compiled(model, "predict_direct", lambda state, x: model.predict_step(state, x))
+    return chunk
 
 
-def predict_scan(model, steps, batch_size):
-    """program(state, x, order) -> outputs for `steps * batch_size` rows gathered through `order`."""
+def predict_direct(step):
+    """fn(state, x) -> (outputs, state) for one batch."""
+    return lambda state, x: step(state, x)
+
+
+def predict_gather(step, steps, batch_size):
+    """fn(state, x, order) -> (outputs for `steps * batch_size` rows gathered through `order`, state)."""
 
     def scan_predict(state, x, order):
-        def body(_, i):
+        def body(state, i):
             idx = jax.lax.dynamic_slice(order, (i * batch_size,), (batch_size,))
             batch = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), x)
-            return None, model.predict_step(state, batch)
+            out, state = step(state, batch)
+            return type(state)(*state), out
 
-        _, out = jax.lax.scan(body, None, jnp.arange(steps))
-        return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
+        state, out = jax.lax.scan(body, state, jnp.arange(steps))
+        return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:]), out), state
 
-    return compiled(model, ("predict_scan", steps, batch_size), scan_predict)
+    return scan_predict
 
 
 def sample_order(n, length, shuffle):
@@ -113,8 +110,8 @@ def sample_order(n, length, shuffle):
     return shuffled
 
 
-def stack_batches(items, batch_size, chunk):
-    """Pad each batch to `batch_size` rows and stack `chunk` of them: ([K, B, ...] tree, masks [K, B], count)."""
+def stack_batches(items, batch_size, chunk, num_samples):
+    """Pad each batch to `batch_size` rows and stack `chunk` of them: ([K, B, ...] tree, masks [K, B])."""
     def pad(a, rows):
         a = np.asarray(a)
         if a.shape[0] > rows:
@@ -124,11 +121,10 @@ def stack_batches(items, batch_size, chunk):
 
     masks = np.zeros((chunk, batch_size), np.float32)
     padded = []
-    for k, (x, y, w) in enumerate(items):
-        rows = data_adapter.num_samples(x, "x")
-        masks[k, :rows] = 1.0
-        padded.append(jax.tree_util.tree_map(lambda a: pad(a, batch_size), (x, y, w)))
+    for k, item in enumerate(items):
+        masks[k, :num_samples(item)] = 1.0
+        padded.append(jax.tree_util.tree_map(lambda a: pad(a, batch_size), item))
     while len(padded) < chunk:
         padded.append(jax.tree_util.tree_map(np.zeros_like, padded[0]))
     stacked = jax.tree_util.tree_map(lambda *parts: np.stack(parts), *padded)
-    return stacked, masks, len(items)
+    return stacked, masks

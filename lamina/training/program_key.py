@@ -48,9 +48,10 @@ def _model_description(model):
             optimizer["config"]["learning_rate"] = "state"  # a float rate is an input of the program
     return {
         "model": _describe(model),
-        "compile": _describe(getattr(model, "_compile_args", None)),
+        "compile": _describe({k: v for k, v in (model._compile_config or {}).items() if k != "optimizer"}),
         "optimizer": optimizer,
-        "trainable": [layer.trainable for layer in _all_layers(model)],
+        "steps": "keras" if model._uses_keras_steps() else "lamina",
+        "trainable": [layer.trainable for layer in model._flatten_layers()],
         "settings": [config.floatx(), config.epsilon(), config.image_data_format()]
         + [str(getattr(jax.config, name, None)) for name in _JAX_SETTINGS],
     }
@@ -69,15 +70,6 @@ def _describe(obj):
     if hasattr(obj, "get_config"):
         return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "config": _describe(obj.get_config())}
     return repr(obj)
-
-
-def _all_layers(model):
-    found, stack = [], [model]
-    while stack:
-        layer = stack.pop()
-        found.append(layer)
-        stack.extend(reversed(layer._sublayers()))
-    return found
 
 
 def _trusted_module(name):

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from lamina.layers.input_layer import InputLayer
+
 
 def _shape_text(shape):
     if shape is None:
@@ -23,12 +25,8 @@ def _size_text(count, variables):
 
 
 def _rows(model, connected):
-    from lamina.layers.input_layer import InputLayer
-
     if connected:
-        from lamina.models.graph_config import _model_nodes
-
-        nodes_of = _model_nodes(model)  # this model's calls of each layer, numbered like Keras
+        nodes_of = model._graph.nodes_by_layer()  # this model's calls of each layer, numbered like Keras
     rows = []
     for layer in model.layers:
         if isinstance(layer, InputLayer) and not connected:
@@ -48,8 +46,6 @@ def _rows(model, connected):
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False):
     """Print the summary of `model` through `print_fn` (default `print`), one line per call."""
-    from lamina.models.functional import Functional
-
     print_fn = print_fn or print
     if not model.built:
         raise ValueError(
@@ -57,8 +53,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
             "Give the first layer an input shape (e.g. `Input(shape=(8,))` or `input_dim=8`), or call "
             "`model.build(input_shape)` or the model on data first."
         )
-    connected = isinstance(model, Functional) and (len(model.inputs) > 1 or any(
-        len(getattr(n, "inputs", [])) > 1 for n in model._nodes))
+    graph = getattr(model, "_graph", None)
+    connected = graph is not None and (len(graph.flat_inputs) > 1 or any(len(n.inputs) > 1 for n in graph.nodes))
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if connected else [])
     rows = _rows(model, connected)
     widths = [max(len(r[i]) for r in [headers] + rows) + 3 for i in range(len(headers))]

@@ -1,0 +1,626 @@
+"""The training engine: what `fit`, `evaluate` and `predict` do, behind `Trainer`'s facade.
+
+Who owns what:
+
+* `Engine` (one per model): the `Setup` derived from the first batch, the compiled
+  programs (through the on-disk program cache), the state sync with the Variables,
+  and the epoch loops with their callbacks;
+* `Setup`: output names and shapes, the built `CompileLoss` / `CompileMetrics`, the
+  metrics in Keras's order and the outputs fed logits;
+* `Steps`: the step functions the loops compile: lamina's own (`steps.py`: padded
+  last batch masked, one program per epoch) or the model's Keras-form methods (exact
+  batches, as Keras gives them), chosen by `Trainer._uses_keras_steps()`;
+* the data sources (`data_adapter`): arrays on the device or streams from the host,
+  each cut into chunks of steps; one loop (`_run_epoch`) drives both.
+
+The loop: arrays are put on the device once; each epoch sends its index order; K
+steps run per XLA call; batch hooks fire between calls (every step when a callback
+overrides one); state is written back to the Variables before any callback can look
+and read again only if something assigned a Variable (a callback changing weights or
+the learning rate), so what a callback does takes effect at the next step.
+"""
+
+import math
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.backend import programs
+from lamina.backend.random import draw_key
+from lamina.callbacks import CallbackList, History
+from lamina.training import compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
+from lamina.training.state import EvalState, PredictState, StateSync, TrainState
+
+
+class Setup:
+    """What the engine derives from compile and the first batch's structure (host side)."""
+
+    def __init__(self, model, spec, y, shapes_of_y):
+        self.spec = jax.tree_util.tree_structure(spec)
+        self.names = _output_names(model, spec)
+        flat = compile_utils.flatten_outputs(spec, self.names)
+        self.y_pred_shapes = [(None,) + tuple(s.shape[1:]) for s in flat]
+        self.loss_tracker = model._loss_tracker
+        self.compile_loss = self.compile_metrics = None
+        self.fused = {}
+        if model.compiled:
+            config = model._compile_config
+            if config["loss"] is not None:
+                self.compile_loss = compile_utils.CompileLoss(config["loss"], config["loss_weights"], self.names)
+            if config["metrics"] is not None or config["weighted_metrics"] is not None:
+                self.compile_metrics = compile_utils.CompileMetrics(config["metrics"], config["weighted_metrics"],
+                                                                    self.names)
+                y_flat = compile_utils.flatten_targets(y, self.names) if y is not None else [None] * len(self.names)
+                y_shapes = [None if t is None else (None,) + tuple(shapes_of_y(t)[1:]) for t in y_flat]
+                self.compile_metrics.build(self.compile_loss, y_shapes, self.y_pred_shapes)
+            model._compile_loss, model._compile_metrics = self.compile_loss, self.compile_metrics
+            if self.compile_loss is not None:
+                self.output_layers = model._output_layers(len(self.names))
+                self.fused = compile_utils.fusable_outputs(self.output_layers, self.compile_loss)
+        self.keras_steps = model._uses_keras_steps()
+        self.metrics = list(model.metrics)
+        self.sizes = [len(m.variables) for m in self.metrics]
+        self.output_loss_index = {id(m): i for i, m in enumerate(self.compile_loss.metrics if self.compile_loss else [])}
+
+    def split_metrics(self, values):
+        """The flat `metrics_variables` -> one state per metric (in each metric's own form)."""
+        out, start = [], 0
+        for metric, n in zip(self.metrics, self.sizes):
+            out.append(metric._to_state(list(values[start:start + n])))
+            start += n
+        return out
+
+    def join_metrics(self, states):
+        return [v for metric, state in zip(self.metrics, states) for v in metric._state_values(state)]
+
+    def fresh_metrics(self):
+        """The metrics' initial values, flat (no compile: built on the host)."""
+        return self.join_metrics([m.init_state() for m in self.metrics])
+
+
+def _output_names(model, spec):
+    names = getattr(model, "output_names", None)
+    if names:
+        return list(names)
+    if isinstance(spec, dict):
+        return list(spec)
+    if isinstance(spec, (list, tuple)):
+        return [f"output_{i + 1}" for i in range(len(spec))]
+    last = model.layers[-1].name if model.layers else "output"
+    return [last]
+
+
+def _pythonify(logs):
+    """Device logs -> {name: float} with keys sorted, as Keras gives them to callbacks and History."""
+    logs = jax.device_get(logs or {})
+    out = {}
+    for key in sorted(logs):
+        value = logs[key]
+        if isinstance(value, dict):
+            out.update(_pythonify(value))
+            continue
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            out[key] = np.asarray(value)
+    return out
+
+
+def _verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'; got {verbose!r}.")
+    return verbose
+
+
+def _positive_int(value, what, where):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{where}: `{what}` must be a positive int, got {value!r}.")
+    return int(value)
+
+
+class Steps:
+    """The step functions the loops compile for one kind of pass, lamina's or the model's Keras forms.
+
+    `step(state, data, mask) -> (state, logs or None)`; `final(state, logs)` gives the logs
+    of a chunk. With Keras-form steps, batches are exact (no padding): `exact` is True.
+    """
+
+    def __init__(self, engine, kind):
+        model, setup = engine.model, engine.setup
+        self.kind = kind
+        self.exact = setup.keras_steps
+        if not self.exact:
+            fn = steps.train_step if kind == "train" else steps.test_step
+            self.step = lambda state, data, mask: (fn(model, setup, state, data, mask), None)
+            self.final = lambda state, logs: steps.logs(setup, state.metrics_variables)
+            return
+        method = model.train_step if kind == "train" else model.test_step
+
+        def keras_step(state, data, mask):
+            logs, new_state = method(state, _keras_batch(data))
+            return new_state, logs
+
+        self.step = keras_step
+        self.final = lambda state, logs: logs
+
+
+def _keras_batch(data):
+    """(x, y, sample_weight) -> the tuple Keras hands to steps: (x,), (x, y) or (x, y, sample_weight)."""
+    x, y, sample_weight = data
+    if sample_weight is not None:
+        return (x, y, sample_weight)
+    return (x,) if y is None else (x, y)
+
+
+class Engine:
+    """Runs `fit` / `evaluate` / `predict` for one model (see the module docstring)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.reset()
+
+    def reset(self):
+        """Forget the setup and compiled programs (after `compile`, or when the layers change)."""
+        self.setup = None
+        self.programs = {}
+        self._logs_template = {}
+
+    # ----- setup ---------------------------------------------------------------------------------
+
+    def prepare(self, x, y):
+        """Build the model and resolve losses/metrics from the data's structure (host side).
+
+        `x`, `y` are NumPy trees (whole data or one batch); shapes in errors quote them.
+        """
+        model = self.model
+        if not model.built:
+            model._maybe_build(_shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+        trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+        full = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), x)
+        spec = jax.eval_shape(
+            lambda t, n, xb: model.stateless_call(t, n, xb)[0],
+            [v.value for v in trainable], [v.value for v in non_trainable], full)
+        if self.setup is not None and self.setup.spec == jax.tree_util.tree_structure(spec):
+            return self.setup
+        self.programs = {}
+        self.setup = Setup(model, spec, y, np.shape)
+        return self.setup
+
+    def _require_compiled(self, what):
+        if not self.model.compiled:
+            raise RuntimeError(
+                f"You must compile the model before {what}: call "
+                "`model.compile(optimizer='adam', loss=..., metrics=[...])` first."
+            )
+
+    def _require_loss(self, what):
+        setup = self.setup
+        if setup.compile_loss is None and not setup.keras_steps:
+            raise ValueError(
+                f"{what}: the model was compiled without a loss, so there is nothing to train or measure. "
+                "Pass one to compile (e.g. `loss='mse'`), or override `train_step` / `compute_loss`."
+            )
+
+    def check_data(self, data, what="x"):
+        """Non-finite values, targets that do not fit the loss, unscaled inputs: raise or warn, before compute."""
+        model, setup = self.model, self.setup
+        largest = data_adapter.check_finite(data.x, "x")
+        data_adapter.check_finite(data.y, "y")
+        data_adapter.check_finite(data.sample_weight, "sample_weight")
+        if setup.compile_loss is not None and data.y is not None:
+            y_flat = compile_utils.flatten_targets(data.y, setup.names)
+            compile_utils.validate_targets(setup.compile_loss, y_flat, setup.y_pred_shapes)
+            compile_utils.output_activation_warnings(setup.output_layers, setup.compile_loss, setup.y_pred_shapes)
+        if largest >= 1000 and not _scales_its_inputs(model):
+            warnings.warn(
+                f"Input values reach {largest:.4g}: unscaled inputs in the thousands slow or stall training. "
+                "Standardize them (e.g. a `Normalization` layer with `adapt`, or (x - mean) / std).",
+                stacklevel=4,
+            )
+
+    def _apply_class_weight(self, data, class_weight):
+        """Fold `class_weight` into `data.sample_weight` (multiplied with given sample weights)."""
+        if class_weight is None:
+            return
+        y_flat = compile_utils.flatten_targets(data.y, self.setup.names)
+        if len(y_flat) != 1:
+            raise ValueError("class_weight works with single-output models; use sample_weight instead.")
+        cw = data_adapter.class_weight_to_sample_weight(y_flat[0], class_weight)
+        data.sample_weight = cw if data.sample_weight is None else data.sample_weight * cw
+
+    # ----- programs --------------------------------------------------------------------------------
+
+    def program(self, name, fn):
+        """`fn` compiled (cached here and on disk under a key of the model and `name`)."""
+        found = self.programs.get(name)
+        if found is None:
+            model = self.model
+            found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature))
+            self.programs[name] = found
+        return found
+
+    def _steps(self, kind):
+        return Steps(self, kind)
+
+    def _runner(self, kind):
+        """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test")."""
+        engine, s = self, self._steps(kind)
+        tag = ("keras" if s.exact else "lamina", kind)
+
+        class Runner:
+            exact = s.exact
+
+            @staticmethod
+            def gather(n_steps, batch_size, guard):
+                return engine.program(tag + ("gather", n_steps, batch_size, guard),
+                                      loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard))
+
+            @staticmethod
+            def stacked():
+                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final))
+
+        return Runner
+
+    def _initial_logs(self, kind, state, sample):
+        """The logs carried through a Keras-form step's scan start as zeros of its logs' structure."""
+        if not self.setup.keras_steps:
+            return None
+        key = (kind, jax.tree_util.tree_structure(sample), tuple(np.shape(a) for a in jax.tree_util.tree_leaves(sample)))
+        if key not in self._logs_template:
+            s = self._steps(kind)
+            _, logs = jax.eval_shape(lambda st, d: s.step(st, d, None), state, sample)
+            self._logs_template[key] = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), logs)
+        return self._logs_template[key]
+
+    # ----- state -----------------------------------------------------------------------------------
+
+    def _sync(self, with_optimizer):
+        model = self.model
+        optimizer = model.optimizer if with_optimizer else None
+        if optimizer is not None:
+            self._build_optimizer()
+        return StateSync(model, optimizer, self.setup.metrics)
+
+    def _build_optimizer(self):
+        """Build the optimizer on the model's trainable variables (again if they changed)."""
+        optimizer, trainable = self.model.optimizer, self.model.trainable_variables
+        if not optimizer.built or [id(v) for v in optimizer._variables or []] != [id(v) for v in trainable]:
+            init = self.program(("optimizer-init",), lambda params: optimizer.init(params)["slots"])
+            optimizer._build(trainable, init([v.value for v in trainable]))
+
+    def _fresh(self, state):
+        """`state` with its metrics at their initial values."""
+        return state._replace(metrics_variables=self.setup.fresh_metrics())
+
+    # ----- fit -----------------------------------------------------------------------------------
+
+    def fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+            class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
+            validation_freq):
+        model = self.model
+        self._require_compiled("training it")
+        verbose = _verbose(verbose)
+        if x is None:
+            raise ValueError("fit: `x` is required.")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: `epochs` must be a non-negative int, got {epochs!r}.")
+        warmup.start()
+        stream = data_adapter.is_stream(x)
+        if stream:
+            if y is not None or sample_weight is not None:
+                raise ValueError("fit: when x is a generator or dataset, it must yield (x, y[, sample_weight]); "
+                                 "do not pass `y` or `sample_weight` separately.")
+            if validation_split:
+                raise ValueError("fit: validation_split needs in-memory arrays; pass validation_data instead.")
+            train = data_adapter.StreamData(x, steps_per_epoch)
+        else:
+            train = data_adapter.ArrayData(x, y, sample_weight)
+            if validation_split and validation_data is None:
+                train, val = data_adapter.ArrayData.split(train, validation_split)
+                validation_data = (val.x, val.y, val.sample_weight)
+            if train.y is None:
+                raise ValueError("fit: `y` (the targets) is required with array inputs.")
+        val = None if validation_data is None else data_adapter.as_eval_data(validation_data)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "fit")
+        first = train.peek()
+        self.prepare(*first[:2]) if stream else self.prepare(train.x, train.y)
+        self._require_loss("fit")
+        if not stream:
+            self.check_data(train)
+            self._apply_class_weight(train, class_weight)
+            train.batch_size = batch_size
+            train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
+                                                                               "fit")
+        steps = train.steps
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
+                           epochs=epochs, steps=steps)
+        history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
+        model.history = history
+        model.stop_training = False
+
+        sync = self._sync(with_optimizer=True)
+        state = self._fresh(sync.read(TrainState))
+        runner = self._runner("train")
+        chunk = self._chunk_size(steps, batch_size, verbose, cbs)
+        shuffle_seed = int(np.asarray(draw_key())[1])
+        # With nothing to show or call between epochs, epochs are queued back to back and their
+        # logs fetched at the end: no host round trip per epoch.
+        quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks
+        logs, epoch_logs, pending = {}, {}, []
+        with jax.disable_jit(not model.jit_compile):
+            cbs.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                if not quiet:
+                    cbs.on_epoch_begin(epoch)
+                    if sync.changed():
+                        state = sync.read(TrainState)
+                state = self._fresh(state)
+                epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
+                if quiet:
+                    pending.append(logs)
+                    continue
+                sync.write(state)
+                epoch_logs = self._epoch_logs(logs)
+                if val is not None and _due(epoch, validation_freq):
+                    val_logs = self.evaluate_data(val, validation_batch_size or batch_size, validation_steps, cbs)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    if sync.changed():
+                        state = sync.read(TrainState)
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if sync.changed():
+                    state = sync.read(TrainState)
+                if model.stop_training:
+                    break
+            if quiet:
+                sync.write(state)
+                for epoch, logs in zip(range(initial_epoch, epochs), jax.device_get(pending)):
+                    epoch_logs = self._epoch_logs(logs)
+                    cbs.on_epoch_end(epoch, epoch_logs)
+            cbs.on_train_end(epoch_logs)
+        return history
+
+    def _epoch_logs(self, logs):
+        """Keras: the metrics' results when the step's logs have the same keys, else the last step's logs."""
+        return _pythonify(logs)
+
+    def _chunk_size(self, steps, batch_size, verbose, cbs):
+        if self.model.steps_per_execution:
+            return min(self.model.steps_per_execution, steps or self.model.steps_per_execution)
+        if cbs.wants_every_batch("train"):
+            return 1
+        if verbose != 1 or not steps:
+            return steps or 16
+        flops_per_step = 6 * max(self.model.count_params(), 1) * batch_size
+        return int(min(max(2.5e9 // flops_per_step, 1), steps))
+
+    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False):
+        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks."""
+        begin, end = f"on_{kind}_batch_begin", f"on_{kind}_batch_end"
+        per_batch = cbs is not None and cbs.wants_every_batch(kind)
+        logs, done = None, 0
+        for chunk in chunks:
+            if per_batch:
+                getattr(cbs, begin)(chunk.first)
+                if sync.changed():
+                    state = sync.read(type(state))
+            carried = self._initial_logs(kind, state, chunk.sample) if logs is None or not isinstance(logs, dict) \
+                else logs
+            state, logs = chunk.run(state, carried)
+            done = chunk.last + 1
+            if quiet:
+                continue
+            if per_batch:
+                sync.write(state)
+                getattr(cbs, end)(chunk.last, _pythonify(logs))
+                if sync.changed():
+                    state = sync.read(type(state))
+            if cbs is not None and cbs.progbar is not None and kind == "train":
+                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps)
+            if kind == "train" and self.model.stop_training:  # set by a batch hook: end the epoch now
+                break
+            if kind == "test" and self.model.stop_evaluating:
+                break
+        if done == 0:
+            raise ValueError(f"The {'training' if kind == 'train' else 'evaluation'} data produced no batches.")
+        return state, logs
+
+    # ----- evaluate ----------------------------------------------------------------------------------
+
+    def evaluate_data(self, data, batch_size, steps=None, cbs=None):
+        """{name: float} over `data` (an ArrayData or StreamData), firing the test hooks of `cbs`."""
+        model = self.model
+        sync = self._sync(with_optimizer=False)
+        state = self._fresh(sync.read(EvalState))
+        if isinstance(data, data_adapter.ArrayData):
+            data.batch_size = batch_size
+            data.max_steps = steps
+        chunk = data.steps or 16
+        if cbs is not None and cbs.wants_every_batch("test"):
+            chunk = 1
+        model.stop_evaluating = False
+        if cbs is not None:
+            cbs.on_test_begin()
+        state, logs = self._run_epoch("test", data.chunks(self._runner("test"), chunk), state, sync, cbs)
+        sync.write(state)
+        logs = _pythonify(logs)
+        if cbs is not None:
+            cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+        model = self.model
+        self._require_compiled("evaluating it")
+        verbose = _verbose(verbose)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "evaluate")
+        if data_adapter.is_stream(x):
+            data = data_adapter.StreamData(x, steps)
+            first = data.peek()
+            self.prepare(first[0], first[1])
+        else:
+            data = data_adapter.ArrayData(x, y, sample_weight)
+            if data.y is None and not self.setup_has_keras_steps(data):
+                raise ValueError("evaluate: `y` (the targets) is required with array inputs.")
+            self.prepare(data.x, data.y)
+            self.check_data(data)
+        self._require_loss("evaluate")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                           steps=None)
+        with jax.disable_jit(not model.jit_compile):
+            logs = self.evaluate_data(data, batch_size, steps, cbs)
+        if return_dict:
+            return logs
+        return self._in_metrics_order(logs)
+
+    def setup_has_keras_steps(self, data):
+        return self.model._uses_keras_steps()
+
+    def _in_metrics_order(self, logs):
+        """Keras's `evaluate` list: values in `metrics` order (compiled metrics expanded), others sorted."""
+        names = []
+        for metric in self.model.metrics:
+            names += metric.log_names if isinstance(metric, compile_utils.CompileMetrics) else [metric.name]
+        values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
+        return values[0] if len(values) == 1 else values
+
+    # ----- predict --------------------------------------------------------------------------------------
+
+    def _predict_step(self):
+        model = self.model
+        if not model._uses_keras_steps():
+            return lambda state, x: steps.predict_step(model, state, x)
+
+        def keras_predict(state, x):
+            outputs, non_trainable = model.predict_step(state, (x,))
+            return outputs, PredictState(state.trainable_variables, non_trainable)
+
+        return keras_predict
+
+    def predict(self, x, batch_size, verbose, steps, callbacks):
+        model = self.model
+        verbose = _verbose(verbose)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "predict")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                           steps=None)
+        if data_adapter.is_stream(x):
+            return self._predict_stream(data_adapter.StreamData(x, steps), cbs)
+        x = data_adapter.to_numpy_tree(x, "x")
+        n = data_adapter.num_samples(x, "x")
+        if not model.built:
+            model._maybe_build(_shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+        wants_batches = cbs.wants_every_batch("predict")
+        if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
+                and not model._uses_keras_steps() and not cbs.user_callbacks):
+            out = host_predict.predict(self, x)
+            if out is not None:
+                return out
+        sync = StateSync(model)
+        state = sync.read(PredictState)
+        step = self._predict_step()
+        model.stop_predicting = False
+        outputs = []
+        with jax.disable_jit(not model.jit_compile):
+            cbs.on_predict_begin()
+            if n <= batch_size or wants_batches:
+                for start in range(0, n, batch_size):
+                    cbs.on_predict_batch_begin(start // batch_size)
+                    batch = jax.tree_util.tree_map(lambda a: a[start:start + batch_size], x)
+                    out, state = self.program(("predict_direct",), loops.predict_direct(step))(state, batch)
+                    outputs.append(out)
+                    sync.write(state)
+                    cbs.on_predict_batch_end(start // batch_size, {"outputs": out})
+                    if sync.changed():
+                        state = sync.read(PredictState)
+                    if model.stop_predicting:
+                        break
+                out = jax.tree_util.tree_map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outputs)
+            else:
+                full, rest = divmod(n, batch_size)
+                exact = model._uses_keras_steps()
+                n_steps = full if exact else math.ceil(n / batch_size)
+                order = loops.sample_order(n, max(n, n_steps * batch_size), False)()
+                program = self.program(("predict_gather", n_steps, batch_size), loops.predict_gather(step, n_steps,
+                                                                                                    batch_size))
+                out, state = program(state, x, order)
+                parts = [out]
+                if exact and rest:
+                    tail = jax.tree_util.tree_map(lambda a: a[full * batch_size:], x)
+                    tail_out, state = self.program(("predict_direct",), loops.predict_direct(step))(state, tail)
+                    parts.append(tail_out)
+                out = jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p])[:n], *parts)
+                sync.write(state)
+                cbs.on_predict_batch_end(n_steps - 1, {"outputs": out})
+            cbs.on_predict_end()
+        return jax.tree_util.tree_map(np.asarray, out)
+
+    def _predict_stream(self, data, cbs):
+        outs = []
+        cbs.on_predict_begin()
+        for i, (x, _, _) in enumerate(data.batches()):
+            cbs.on_predict_batch_begin(i)
+            out = self.predict(x, batch_size=max(data_adapter.num_samples(x, "x"), 1), verbose=0, steps=None,
+                               callbacks=None)
+            outs.append(out)
+            cbs.on_predict_batch_end(i, {"outputs": out})
+        cbs.on_predict_end()
+        if not outs:
+            raise ValueError("predict: the data produced no batches.")
+        return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *outs)
+
+    def predict_on_batch(self, x):
+        x = data_adapter.to_numpy_tree(x, "x")
+        return self.predict(x, batch_size=max(data_adapter.num_samples(x, "x"), 1), verbose=0, steps=None,
+                            callbacks=None)
+
+    # ----- single batches --------------------------------------------------------------------------------
+
+    def train_on_batch(self, x, y, sample_weight, class_weight, return_dict):
+        model = self.model
+        self._require_compiled("training it")
+        data = data_adapter.ArrayData(x, y, sample_weight)
+        self.prepare(data.x, data.y)
+        self._require_loss("train_on_batch")
+        self.check_data(data)
+        self._apply_class_weight(data, class_weight)
+        data.batch_size = max(data.n, 1)
+        sync = self._sync(with_optimizer=True)
+        state = self._fresh(sync.read(TrainState))
+        with jax.disable_jit(not model.jit_compile):
+            state, logs = self._run_epoch("train", data.chunks(self._runner("train"), 1), state, sync, None)
+        sync.write(state)
+        return self._batch_result(_pythonify(logs), return_dict)
+
+    def test_on_batch(self, x, y, sample_weight, return_dict):
+        self._require_compiled("evaluating it")
+        data = data_adapter.ArrayData(x, y, sample_weight)
+        self.prepare(data.x, data.y)
+        self._require_loss("test_on_batch")
+        with jax.disable_jit(not self.model.jit_compile):
+            logs = self.evaluate_data(data, max(data.n, 1))
+        return self._batch_result(logs, return_dict)
+
+    def _batch_result(self, logs, return_dict):
+        return logs if return_dict else self._in_metrics_order(logs)
+
+
+def _scales_its_inputs(model):
+    """Whether the first layer rescales or looks up its inputs (then large raw values are fine)."""
+    first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
+    return type(first).__name__ in ("Normalization", "Rescaling", "BatchNormalization", "Embedding")
+
+
+def _due(epoch, freq):
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in freq
+
+
+def _shapes_of(tree):
+    """Shapes of the arrays of `tree` in the same structure (tuples boxed so they stay leaves)."""
+    from lamina.layers.base import _shapes
+
+    return _shapes(tree)
