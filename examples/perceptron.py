@@ -7,8 +7,8 @@ so instead of an optimizer the model overrides `train_step` with the perceptron 
 
     w <- w + lr * x^T (y - y_hat)        b <- b + lr * sum(y - y_hat)
 
-written as a pure function `train_step(self, state, data) -> state` that lamina compiles into its
-training loop like any other step. The script shows the three classic results:
+written as Keras 3's pure JAX step, `train_step(self, state, data) -> (logs, state)`, which lamina
+compiles into its training loop like any other step. The script shows the three classic results:
 
 1. the perceptron learns linearly separable data (logical AND, two separated blobs) to 100% accuracy;
 2. it cannot learn XOR: no line separates XOR's classes, so at most 3 of its 4 points are right;
@@ -30,19 +30,25 @@ class Perceptron(keras.Sequential):
     learning_rate = 1.0
 
     def train_step(self, state, data):
-        x, y, _ = data
-        weights = {"trainable": state["trainable"], "non_trainable": state["non_trainable"]}
-        y_hat, _ = self.stateless_call(weights, x, training=True, batch_mask=self.batch_mask)
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        y_hat, non_trainable = self.stateless_call(trainable, non_trainable, x, training=True)
         y = jnp.reshape(y, y_hat.shape).astype(y_hat.dtype)
-        # Padding rows of a ragged last batch (batch_mask 0) must not move the weights.
-        error = (y - y_hat) * self.batch_mask[:, None]
-        kernel, bias = state["trainable"]
+        error = y - y_hat
+        kernel, bias = trainable
         kernel = kernel + self.learning_rate * x.T @ error
         bias = bias + self.learning_rate * jnp.sum(error, axis=0)
         # Loss and metrics describe the predictions made before this update, as in any Keras step.
-        loss, per_output = self.compute_loss(x, y, [y_hat])
-        metrics = self.update_metrics(state["metrics"], loss, per_output, y, [y_hat])
-        return dict(state, trainable=[kernel, bias], metrics=metrics)
+        loss, (_, non_trainable, metrics_variables) = self.stateless_compute_loss(
+            trainable, non_trainable, metrics_variables, x=x, y=y, y_pred=y_hat)
+        updated, logs = [], {}
+        for metric in self.metrics:
+            own = metrics_variables[len(updated):len(updated) + len(metric.variables)]
+            own = (metric.stateless_update_state(own, loss, sample_weight=x.shape[0]) if metric.name == "loss"
+                   else metric.stateless_update_state(own, y, y_hat))
+            logs[metric.name] = metric.stateless_result(own)
+            updated += own
+        return logs, ([kernel, bias], non_trainable, optimizer_variables, updated)
 
 
 def make_perceptron(n_features, learning_rate=1.0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lamina import activations
-from lamina.saving import serialization
+from lamina.backend import registry as serialization
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from lamina import initializers as I
 from lamina.backend import random as lrandom
-from lamina.backend.variables import StatelessScope
+from lamina.backend.scope import StatelessScope
 
 TRUNC = 0.87962566103423978
 
@@ -177,7 +177,7 @@ def test_concrete_inside_traces():
 
     @jax.jit
     def f(x, key):
-        with StatelessScope([], [], rng=key):
+        with StatelessScope():
             found["glorot"] = I.GlorotUniform()((3, 2))
             found["seeded"] = I.Orthogonal(seed=1)((3, 3))
             found["zeros"] = I.Zeros()((2,))

@@ -8,7 +8,7 @@ import pytest
 import lamina
 from lamina import layers
 from lamina.layers import Input, InputLayer, InputSpec, Layer
-from lamina.layers.base import to_snake_case
+from lamina.backend.naming import to_snake_case
 from lamina.layers.symbolic import KerasTensor
 from lamina.models import Functional, Model, Sequential
 

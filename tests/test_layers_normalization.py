@@ -8,7 +8,7 @@ from layer_compare import ATOL, check_config, compare_layer
 
 import lamina
 from lamina import layers as L
-from lamina.backend.variables import StatelessScope
+from lamina.backend.scope import StatelessScope
 
 RNG = np.random.default_rng(3)
 X2 = RNG.normal(1.0, 2.0, size=(6, 4)).astype("float32")
@@ -85,16 +85,21 @@ def test_batchnorm_ignores_padded_rows_of_the_batch_mask():
     model.set_weights(weights)
     expected = np.asarray(reference(real, training=True))
 
-    step = jax.jit(lambda s, x, m: model.stateless_call(s, x, training=True, batch_mask=m))
-    out, new_state = step(model.get_state(), padded, mask)
+    def call(tv, ntv, x, m):  # the engine's padded last batch: the mask rides on the StatelessScope
+        with StatelessScope(batch_mask=m):
+            return model.stateless_call(tv, ntv, x, training=True)
+
+    step = jax.jit(call)
+    tv, ntv = [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables]
+    out, new_ntv = step(tv, ntv, padded, mask)
     np.testing.assert_allclose(np.asarray(out)[:4], expected, atol=ATOL)
-    moving = [np.asarray(v) for v in new_state["non_trainable"]]
+    moving = [np.asarray(v) for v in new_ntv]
     np.testing.assert_allclose(moving[0], reference.moving_mean.numpy(), atol=ATOL)
     np.testing.assert_allclose(moving[1], reference.moving_variance.numpy(), atol=ATOL)
 
     # without the mask the padding rows would change the statistics
-    _, unmasked = step(model.get_state(), padded, jnp.ones(7))
-    assert not np.allclose(np.asarray(unmasked["non_trainable"][0]), moving[0], atol=1e-2)
+    _, unmasked = step(tv, ntv, padded, jnp.ones(7))
+    assert not np.allclose(np.asarray(unmasked[0]), moving[0], atol=1e-2)
 
 
 def test_batchnorm_stateless_scope_records_updates_not_assigns():
@@ -102,11 +107,11 @@ def test_batchnorm_stateless_scope_records_updates_not_assigns():
     layer(X2)
     variables = layer.weights
     before = layer.get_weights()
-    with StatelessScope(variables, [v.value for v in variables]) as scope:
+    with StatelessScope([(v, v.value) for v in variables]) as scope:
         layer(X2, training=True)
     for a, b in zip(before, layer.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert not np.allclose(np.asarray(scope.value_of(layer.moving_mean)), before[2])
+    assert not np.allclose(np.asarray(scope.get_current_value(layer.moving_mean)), before[2])
 
 
 def test_batchnorm_errors_and_input_spec():
@@ -205,7 +210,8 @@ def test_normalization_state_is_saved_in_weights_and_works_in_stateless_call():
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(X2), layer(X2))
     model = lamina.Sequential([lamina.Input(shape=(4,)), layer])
-    out, _ = jax.jit(lambda s, x: model.stateless_call(s, x))(model.get_state(), X2)
+    tv, ntv = [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables]
+    out, _ = jax.jit(lambda t, n, x: model.stateless_call(t, n, x))(tv, ntv, X2)
     np.testing.assert_allclose(out, (X2 - X2.mean(0)) / X2.std(0), atol=1e-4)
 
 

@@ -278,7 +278,9 @@ def test_unknown_metric_suggests_closest():
 
 
 def test_default_names_like_keras(keras):
-    M.reset_name_counters()
+    import lamina
+
+    lamina.backend.clear_session()
     assert [M.Precision().name, M.Precision().name, M.AUC().name] == ["precision", "precision_1", "auc"]
     assert M.AUC(name="my_auc").name == "my_auc" and M.LogCoshError().name == "logcosh"
 

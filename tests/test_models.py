@@ -201,11 +201,10 @@ def test_trainable_false_moves_weights_to_non_trainable():
     text = "\n".join(lines)
     assert "Trainable params: 113" in text
     assert "Non-trainable params: 108" in text
-    state = model.get_state()
-    assert len(state["trainable"]) == 4 and len(state["non_trainable"]) == 2
+    assert len(model.trainable_variables) == 4 and len(model.non_trainable_variables) == 2
     model.trainable = False
     assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
-    model.trainable = True
+    model.trainable = True  # unfreezing the model unfreezes every layer, as in Keras
     assert len(model.trainable_weights) == 6
 
 

@@ -154,8 +154,7 @@ def test_nested_sequential_and_freezing_inside_subclass():
     model.body.trainable = False
     assert len(model.trainable_weights) == 2
     assert len(model.non_trainable_weights) == 4
-    state = model.get_state()
-    assert [s.shape for s in state["trainable"]] == [(4, 1), (1,)]
+    assert [v.shape for v in model.trainable_variables] == [(4, 1), (1,)]
 
 
 def test_get_config_required_for_cloning_subclass():

@@ -1,6 +1,7 @@
-"""`Model.stateless_call`: a pure function of (state, inputs, rng) under jit, vmap and grad.
+"""`stateless_call(trainable_variables, non_trainable_variables, x, ...)` (Keras 3's signature): a pure
+function under jit, vmap and grad, with random state threaded through the non-trainable variables.
 
-Gradients are compared with Keras's own `stateless_call` on the same weights.
+Outputs, gradients and dropout masks are compared with Keras's own `stateless_call` on the same weights.
 """
 
 import jax
@@ -84,23 +85,30 @@ def _close(a, b, atol=1e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol)
 
 
+def _state(model):
+    """(trainable values, non-trainable values): what Keras code passes to `stateless_call`."""
+    return [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables]
+
+
 # ----- jit / vmap / grad ---------------------------------------------------------------------
 
 
 def test_jit_matches_eager_and_keras(pair):
     ours, theirs, x = pair
-    state = ours.get_state()
-    out, new_state = jax.jit(lambda s, x: ours.stateless_call(s, x))(state, x)
+    tv, ntv = _state(ours)
+    out, new_ntv = jax.jit(lambda t, n, x: ours.stateless_call(t, n, x))(tv, ntv, x)
     _close(out, ours(x))
     _close(out, theirs(x))
-    assert new_state["non_trainable"] == [] and len(new_state["trainable"]) == len(state["trainable"])
+    k_out, _ = theirs.stateless_call(*_state(theirs), x)
+    _close(out, k_out)
+    assert new_ntv == [] and len(ours.non_trainable_variables) == len(theirs.non_trainable_variables)
 
 
 def test_stateless_call_does_not_touch_variables(pair):
     ours, _, x = pair
     before = ours.get_weights()
-    state = jax.tree_util.tree_map(lambda v: v + 1.0, ours.get_state())
-    shifted, _ = ours.stateless_call(state, x)
+    tv, ntv = _state(ours)
+    shifted, _ = ours.stateless_call([v + 1.0 for v in tv], ntv, x)
     for a, b in zip(before, ours.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(np.asarray(jax.tree_util.tree_leaves(shifted)[0]),
@@ -109,16 +117,16 @@ def test_stateless_call_does_not_touch_variables(pair):
 
 def test_vmap_over_four_parameter_sets(pair):
     ours, _, x = pair
-    base = ours.get_state()
+    base, ntv = _state(ours)
     noise = np.random.default_rng(4)
-    sets = [jax.tree_util.tree_map(lambda v: np.asarray(v) + 0.1 * noise.normal(size=v.shape).astype("float32"), base)
-            for _ in range(4)]
-    stack = jax.tree_util.tree_map(lambda *vs: np.stack(vs), *sets)
-    batched = jax.jit(jax.vmap(lambda s: ours.stateless_call(s, x)[0]))(stack)
+    sets = [[np.asarray(v) + 0.1 * noise.normal(size=v.shape).astype("float32") for v in base] for _ in range(4)]
+    stack = [np.stack(vs) for vs in zip(*sets)]
+    batched = jax.jit(jax.vmap(lambda tv: ours.stateless_call(tv, ntv, x)[0]))(stack)
     original = ours.get_weights()
     try:
         for i, params in enumerate(sets):
-            ours.set_state(params)
+            for variable, value in zip(ours.trainable_variables, params):
+                variable.assign(value)
             expected = ours(x)
             _close(jax.tree_util.tree_map(lambda leaf, i=i: leaf[i], batched), expected)
     finally:
@@ -130,12 +138,9 @@ def test_vmap_over_four_parameter_sets(pair):
 
 def test_grad_matches_keras_stateless_call(pair):
     ours, theirs, x = pair
-    state = ours.get_state()
-    grads = jax.jit(jax.grad(lambda tv: _scalar(ours.stateless_call({**state, "trainable": tv}, x)[0])))(
-        state["trainable"]
-    )
-    k_train = [v.value for v in theirs.trainable_variables]
-    k_fixed = [v.value for v in theirs.non_trainable_variables]
+    tv, ntv = _state(ours)
+    grads = jax.jit(jax.grad(lambda tv: _scalar(ours.stateless_call(tv, ntv, x)[0])))(tv)
+    k_train, k_fixed = _state(theirs)
     k_grads = jax.grad(lambda tv: _scalar(theirs.stateless_call(tv, k_fixed, x)[0]))(k_train)
     assert [g.shape for g in grads] == [tuple(g.shape) for g in k_grads]
     _close(grads, k_grads, atol=1e-5)
@@ -144,19 +149,19 @@ def test_grad_matches_keras_stateless_call(pair):
 
 def test_grad_matches_finite_differences():
     model = Sequential([layers.Dense(3, input_shape=(2,), activation="tanh"), layers.Dense(1)])
-    state = model.get_state()
+    trainable, ntv = _state(model)
     x = jnp.asarray(RNG.normal(size=(4, 2)), "float32")
 
     @jax.jit
     def loss(tv):
-        return jnp.sum(model.stateless_call({**state, "trainable": tv}, x)[0] ** 2)
+        return jnp.sum(model.stateless_call(tv, ntv, x)[0] ** 2)
 
-    grads = jax.grad(loss)(state["trainable"])
+    grads = jax.grad(loss)(trainable)
     eps = 1e-3
-    for w in range(len(state["trainable"])):
-        flat = np.asarray(state["trainable"][w]).ravel()
+    for w in range(len(trainable)):
+        flat = np.asarray(trainable[w]).ravel()
         for j in range(min(flat.size, 3)):
-            bumped = [np.asarray(t, "float64").copy() for t in state["trainable"]]
+            bumped = [np.asarray(t, "float64").copy() for t in trainable]
             up, down = [b.copy() for b in bumped], [b.copy() for b in bumped]
             up[w].ravel()[j] += eps
             down[w].ravel()[j] -= eps
@@ -168,38 +173,53 @@ def test_grad_matches_finite_differences():
 # ----- randomness --------------------------------------------------------------------------------
 
 
-def _dropout_model():
-    return Sequential([layers.Dense(16, input_shape=(4,)), layers.Dropout(0.5), layers.Dense(1)])
+def _dropout_model(lib, seed=None):
+    return lib.Sequential([lib.Input(shape=(4,)), lib.layers.Dense(16), lib.layers.Dropout(0.5, seed=seed),
+                           lib.layers.Dense(1)])
 
 
-def test_dropout_masks_follow_the_rng_key():
-    model = _dropout_model()
-    state = model.get_state()
-    x = jnp.ones((8, 4))
-    call = jax.jit(lambda s, k: model.stateless_call(s, x, training=True, rng=k)[0])
-    k1, k2 = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
-    a, b, c = call(state, k1), call(state, k1), call(state, k2)
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    assert not np.allclose(np.asarray(a), np.asarray(c))
-    # eager and compiled agree for the same key
-    eager, _ = model.stateless_call(state, x, training=True, rng=k1)
+def test_dropout_masks_come_from_the_seed_state_like_keras(keras):
+    """The seed state is a non-trainable variable: the same state gives the same mask, the returned state
+    the next one; with the same seed, the masks are Keras's own."""
+    ours, theirs = _dropout_model(lamina, seed=3), _dropout_model(keras, seed=3)
+    ours.set_weights(theirs.get_weights())
+    x = jnp.asarray(RNG.normal(size=(8, 4)), "float32")
+    tv, ntv = _state(ours)
+    assert len(ntv) == 1 and ntv[0].dtype == jnp.uint32
+    call = jax.jit(lambda n: ours.stateless_call(tv, n, x, training=True))
+    a, next_ntv = call(ntv)
+    again, _ = call(ntv)
+    b, _ = call(next_ntv)
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(again))
+    assert not np.allclose(np.asarray(a), np.asarray(b))
+    k_tv, k_ntv = _state(theirs)
+    k_a, k_next = theirs.stateless_call(k_tv, k_ntv, x, training=True)
+    k_b, _ = theirs.stateless_call(k_tv, k_next, x, training=True)
+    _close(a, k_a)
+    _close(b, k_b)
+    # eager and compiled agree; inference draws nothing and equals a plain call
+    eager, _ = ours.stateless_call(tv, ntv, x, training=True)
     np.testing.assert_allclose(np.asarray(eager), np.asarray(a), atol=1e-6)
-    # inference ignores the key and equals a plain call
-    inf1, _ = model.stateless_call(state, x, training=False, rng=k1)
-    inf2, _ = model.stateless_call(state, x, training=False, rng=k2)
-    np.testing.assert_array_equal(np.asarray(inf1), np.asarray(inf2))
-    np.testing.assert_allclose(np.asarray(inf1), np.asarray(model(x)), atol=1e-6)
-    assert not np.allclose(np.asarray(a), np.asarray(inf1))
+    inference, same = ours.stateless_call(tv, ntv, x, training=False)
+    np.testing.assert_array_equal(np.asarray(same[0]), np.asarray(ntv[0]))
+    np.testing.assert_allclose(np.asarray(inference), np.asarray(ours(x)), atol=1e-6)
 
 
-def test_dropout_masks_per_example_under_vmap_of_keys():
-    model = _dropout_model()
-    state = model.get_state()
-    keys = jax.random.split(jax.random.PRNGKey(5), 3)
-    outs = jax.vmap(lambda k: model.stateless_call(state, jnp.ones((8, 4)), training=True, rng=k)[0])(keys)
+def test_dropout_masks_per_example_under_vmap_of_seed_states():
+    model = _dropout_model(lamina)
+    tv, ntv = _state(model)
+    seeds = jnp.asarray([[1, 0], [2, 0], [3, 0]], jnp.uint32)
+    outs = jax.vmap(lambda s: model.stateless_call(tv, [s], jnp.ones((8, 4)), training=True)[0])(seeds)
     assert not np.allclose(np.asarray(outs[0]), np.asarray(outs[1]))
-    single, _ = model.stateless_call(state, jnp.ones((8, 4)), training=True, rng=keys[2])
+    single, _ = model.stateless_call(tv, [seeds[2]], jnp.ones((8, 4)), training=True)
     np.testing.assert_allclose(np.asarray(outs[2]), np.asarray(single), atol=1e-6)
+
+
+def test_eager_training_calls_draw_fresh_masks():
+    model = _dropout_model(lamina)
+    x = jnp.ones((8, 4))
+    first, second = np.asarray(model(x, training=True)), np.asarray(model(x, training=True))
+    assert not np.allclose(first, second)
 
 
 def test_set_random_seed_reproduces_initial_weights():
@@ -236,36 +256,38 @@ class CallCounter(layers.Layer):
 
 def test_non_trainable_updates_come_back_in_new_state():
     model = Sequential([layers.Dense(2, input_shape=(3,)), CallCounter()])
-    state = model.get_state()
-    assert len(state["non_trainable"]) == 1
-    step = jax.jit(lambda s: model.stateless_call(s, jnp.ones((1, 3)), training=True)[1])
-    new_state = step(step(state))
-    assert float(new_state["non_trainable"][0]) == 2.0
+    tv, ntv = _state(model)
+    assert len(ntv) == 1
+    step = jax.jit(lambda n: model.stateless_call(tv, n, jnp.ones((1, 3)), training=True)[1])
+    new_ntv = step(step(ntv))
+    assert float(new_ntv[0]) == 2.0
     assert float(model.layers[1].count.value) == 0.0  # the model itself is untouched...
-    model.set_state(new_state)
+    for variable, value in zip(model.non_trainable_variables, new_ntv):
+        variable.assign(value)
     assert float(model.layers[1].count.value) == 2.0  # ...until the state is written back
-    _, inference_state = model.stateless_call(new_state, jnp.ones((1, 3)), training=False)
-    assert float(inference_state["non_trainable"][0]) == 2.0
+    _, inference_ntv = model.stateless_call(tv, new_ntv, jnp.ones((1, 3)), training=False)
+    assert float(inference_ntv[0]) == 2.0
 
 
 def test_return_losses_includes_regularization():
     model = Sequential([layers.Dense(3, input_shape=(2,), kernel_regularizer=lamina.regularizers.L2(0.1))])
-    state = model.get_state()
-    _, _, losses = model.stateless_call(state, jnp.ones((1, 2)), return_losses=True)
-    kernel = np.asarray(state["trainable"][0])
+    tv, ntv = _state(model)
+    _, _, losses = model.stateless_call(tv, ntv, jnp.ones((1, 2)), return_losses=True)
+    kernel = np.asarray(tv[0])
     assert len(losses) == 1
     assert float(losses[0]) == pytest.approx(0.1 * float((kernel**2).sum()), rel=1e-5)
-    doubled = {**state, "trainable": [state["trainable"][0] * 2, state["trainable"][1]]}
-    _, _, losses2 = model.stateless_call(doubled, jnp.ones((1, 2)), return_losses=True)
+    _, _, losses2 = model.stateless_call([tv[0] * 2, tv[1]], ntv, jnp.ones((1, 2)), return_losses=True)
     assert float(losses2[0]) == pytest.approx(4 * float(losses[0]), rel=1e-5)
 
 
 def test_stateless_call_errors():
     with pytest.raises(ValueError, match="not built"):
-        Sequential([layers.Dense(2)]).stateless_call({"trainable": [], "non_trainable": []}, jnp.ones((1, 2)))
+        Sequential([layers.Dense(2)]).stateless_call([], [], jnp.ones((1, 2)))
     model = Sequential([layers.Dense(2, input_shape=(3,))])
-    with pytest.raises(ValueError, match="state\\['trainable'\\] has 1 arrays.*2 trainable"):
-        model.set_state({"trainable": [jnp.zeros((3, 2))], "non_trainable": []})
+    with pytest.raises(ValueError, match="trainable_variables.*\\(2\\).*received 1"):
+        model.stateless_call([jnp.zeros((3, 2))], [], jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        model.stateless_call([jnp.zeros((3, 3)), jnp.zeros(2)], [], jnp.ones((1, 3)))
 
 
 def test_subclassed_model_with_symbolic_build_then_jit():
@@ -279,7 +301,7 @@ def test_subclassed_model_with_symbolic_build_then_jit():
 
     model = Net()
     model.build((None, 3))
-    state = model.get_state()
-    out, _ = jax.jit(lambda s, x: model.stateless_call(s, x))(state, jnp.ones((4, 3)))
+    tv, ntv = _state(model)
+    out, _ = jax.jit(lambda t, x: model.stateless_call(t, ntv, x))(tv, jnp.ones((4, 3)))
     kernel, bias = model.get_weights()
     np.testing.assert_allclose(np.asarray(out), 2 * (np.ones((4, 3)) @ kernel + bias), atol=1e-5)

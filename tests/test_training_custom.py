@@ -1,4 +1,4 @@
-"""Overridable `train_step` / `test_step` (pure: state in, state out) and the Callback hooks seen by fit."""
+"""Overridable `train_step` / `test_step` (Keras 3's JAX forms) and the Callback hooks seen by fit."""
 
 import jax
 import numpy as np
@@ -12,22 +12,35 @@ X = RNG.normal(size=(20, 3)).astype("float32")
 Y = (X @ np.array([[1.0], [-2.0], [0.5]], "float32") + 0.3).astype("float32")
 
 
+def _update_metrics(model, metrics_variables, loss, y, y_pred):
+    """The metric loop of a Keras-form step: (logs, new metrics variables)."""
+    updated, logs = [], {}
+    for metric in model.metrics:
+        own = metrics_variables[len(updated):len(updated) + len(metric.variables)]
+        own = (metric.stateless_update_state(own, loss) if metric.name == "loss"
+               else metric.stateless_update_state(own, y, y_pred))
+        logs[metric.name] = metric.stateless_result(own)
+        updated += own
+    return logs, updated
+
+
 class PlainGradientDescent(lamina.Sequential):
-    """Ignores the compiled optimizer: params -= 0.1 * grad, written with the public step pieces."""
+    """Ignores the compiled optimizer: params -= 0.1 * grad, written with Keras's stateless pieces."""
 
     def train_step(self, state, data):
-        x, y, sample_weight = data
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        x, y, sample_weight = lamina.utils.unpack_x_y_sample_weight(data)
 
         def loss_fn(params):
-            weights = {"trainable": params, "non_trainable": state["non_trainable"]}
-            out, _ = self.stateless_call(weights, x, training=True, batch_mask=self.batch_mask)
-            loss, per_output = self.compute_loss(x, y, [out], sample_weight)
-            return loss, (out, per_output)
+            out, new_non_trainable = self.stateless_call(params, non_trainable, x, training=True)
+            loss, _ = self.stateless_compute_loss(params, new_non_trainable, metrics_variables, x=x, y=y, y_pred=out,
+                                                  sample_weight=sample_weight)
+            return loss, (out, new_non_trainable)
 
-        (loss, (out, per_output)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
-        params = [p - 0.1 * g for p, g in zip(state["trainable"], grads)]
-        metrics = self.update_metrics(state["metrics"], loss, per_output, y, [out], sample_weight)
-        return dict(state, trainable=params, metrics=metrics)
+        (loss, (out, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
+        trainable = [p - 0.1 * g for p, g in zip(trainable, grads)]
+        logs, metrics_variables = _update_metrics(self, metrics_variables, loss, y, out)
+        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
 
 
 def _linear(cls=lamina.Sequential):
@@ -55,8 +68,8 @@ def test_overridden_train_step_runs_in_fit():
     assert model.optimizer.iterations == 0  # the custom step never called the optimizer
 
 
-def test_overridden_train_step_sees_the_ragged_batch_mask():
-    """Batches of 16 over 20 rows: the padded rows of the second batch carry no gradient."""
+def test_overridden_train_step_gets_the_ragged_last_batch_on_its_own():
+    """Batches of 16 over 20 rows: the step sees 16 rows, then exactly the 4 left (no padding)."""
     model = _linear(PlainGradientDescent)
     model.build((None, 3))
     w, b = model.get_weights()
@@ -64,21 +77,25 @@ def test_overridden_train_step_sees_the_ragged_batch_mask():
     w, b, first = _numpy_gd_step(w, b, X[:16], Y[:16])
     w, b, second = _numpy_gd_step(w, b, X[16:], Y[16:])
     np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5, atol=1e-6)
-    # The epoch loss is the sample-weighted mean over both batches.
-    assert h.history["loss"][0] == pytest.approx((16 * first + 4 * second) / 20, rel=1e-5)
+    # This step's loss tracker is updated without sample weights: the epoch loss is the mean of the two.
+    assert h.history["loss"][0] == pytest.approx((first + second) / 2, rel=1e-5)
 
 
 def test_overridden_test_step_runs_in_evaluate_and_validation():
     class ZeroPrediction(lamina.Sequential):
         def test_step(self, state, data):
-            x, y, sample_weight = data
+            trainable, non_trainable, metrics_variables = state
+            x, y, sample_weight = lamina.utils.unpack_x_y_sample_weight(data)
             zeros = jax.numpy.zeros_like(y)
-            loss, per_output = self.compute_loss(x, y, [zeros], sample_weight)
-            return dict(state, metrics=self.update_metrics(state["metrics"], loss, per_output, y, [zeros]))
+            loss, _ = self.stateless_compute_loss(trainable, non_trainable, metrics_variables, x=x, y=y, y_pred=zeros)
+            logs, metrics_variables = _update_metrics(self, metrics_variables, loss, y, zeros)
+            return logs, (trainable, non_trainable, metrics_variables)
 
     model = _linear(ZeroPrediction)
     logs = model.evaluate(X, Y, batch_size=8, verbose=0, return_dict=True)
-    assert logs["loss"] == pytest.approx(float(np.mean(Y ** 2)), rel=1e-5)
+    # The loss tracker is updated without sample weights: the mean of the batches' losses (8, 8 and 4 rows).
+    batch_losses = [np.mean(Y[i:i + 8] ** 2) for i in (0, 8, 16)]
+    assert logs["loss"] == pytest.approx(float(np.mean(batch_losses)), rel=1e-5)
     assert logs["mae"] == pytest.approx(float(np.mean(np.abs(Y))), rel=1e-5)
     h = model.fit(X, Y, batch_size=8, epochs=1, verbose=0, validation_data=(X, Y))
     assert h.history["val_loss"][0] == pytest.approx(logs["loss"], rel=1e-5)
@@ -117,8 +134,19 @@ class BatchRecorder(Recorder):
         self.events.append(("batch_end", batch, round(logs["loss"], 6)))
         self.batch_weights = self.model.get_weights()
 
-    def on_batch_end(self, batch, logs=None):  # the legacy alias fires too
+    def on_batch_end(self, batch, logs=None):  # not called: on_train_batch_end is overridden (as in Keras)
         self.events.append(("legacy_end", batch))
+
+
+class LegacyRecorder(lamina.callbacks.Callback):
+    """Overrides only the Keras 2 name `on_batch_end`, which the default `on_train_batch_end` calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
 
 
 @pytest.fixture(scope="module")
@@ -144,13 +172,15 @@ def test_batch_hooks_fire_for_every_batch(model):
     rec = BatchRecorder()
     h = model.fit(X, Y, batch_size=8, epochs=1, verbose=0, shuffle=False, callbacks=[rec])
     batch_events = [e for e in rec.events if e[0] in ("batch_begin", "batch_end", "legacy_end")]
-    assert [e[:2] for e in batch_events] == [("batch_begin", 0), ("batch_end", 0), ("legacy_end", 0),
-                                             ("batch_begin", 1), ("batch_end", 1), ("legacy_end", 1),
-                                             ("batch_begin", 2), ("batch_end", 2), ("legacy_end", 2)]
+    assert [e[:2] for e in batch_events] == [("batch_begin", 0), ("batch_end", 0), ("batch_begin", 1),
+                                             ("batch_end", 1), ("batch_begin", 2), ("batch_end", 2)]
     # Batch logs are the running epoch averages; the last one is the epoch value.
-    assert batch_events[-2][2] == pytest.approx(h.history["loss"][0], rel=1e-5)
+    assert batch_events[-1][2] == pytest.approx(h.history["loss"][0], rel=1e-5)
     for a, b in zip(rec.batch_weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+    legacy = LegacyRecorder()
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[legacy])
+    assert legacy.batches == [0, 1, 2]
 
 
 def test_batch_hooks_fire_at_steps_per_execution_boundaries():

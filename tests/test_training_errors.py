@@ -110,7 +110,7 @@ def test_other_misuse_is_explained(classifier):
     _fit_fails(classifier, X, None, match="y")
     _fit_fails(classifier, X, LABELS, batch_size=0, match="batch_size")
     _fit_fails(classifier, X, LABELS, validation_split=1.5, match="validation_split")
-    _fit_fails(classifier, X, LABELS, validation_data=[X, LABELS], match="validation_data must be a tuple")
+    _fit_fails(classifier, X, LABELS, validation_data=X, match="validation_data must be a tuple")
     _fit_fails(classifier, X, LABELS, class_weight={0: 1.0, 1: 2.0}, match=r"class\(es\) \[2\]")
 
     def gen():

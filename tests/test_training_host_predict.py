@@ -5,7 +5,8 @@ import pytest
 
 import lamina
 from lamina import layers as L
-from lamina.training import host_predict, loops
+from lamina.training import host_predict, steps
+from lamina.training.state import PredictState
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(40, 6)).astype("float32")
@@ -15,11 +16,13 @@ Y = RNG.integers(0, 3, size=(40,))
 def xla_outputs(model, x):
     import jax
 
-    return jax.tree_util.tree_map(np.asarray, loops.predict_direct(model)(model.get_state(), x))
+    state = PredictState([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
+    outputs, _ = jax.jit(lambda s, x: steps.predict_step(model, s, x))(state, x)
+    return jax.tree_util.tree_map(np.asarray, outputs)
 
 
 def runners(model):
-    return [r for k, r in model._fns.items() if isinstance(k, tuple) and k[0] == "host"]
+    return [r for k, r in model._engine.programs.items() if isinstance(k, tuple) and k[0] == "host"]
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +98,6 @@ def test_a_model_numpy_cannot_run_keeps_using_xla():
 
 
 def test_larger_batches_do_not_use_numpy(mlp):
-    mlp._fns.clear()
+    mlp._engine.programs.clear()
     mlp.predict(X[:host_predict.MAX_ROWS + 1], verbose=0)
     assert runners(mlp) == []

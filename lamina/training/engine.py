@@ -29,9 +29,11 @@ import numpy as np
 
 from lamina.backend import programs
 from lamina.backend.random import draw_key
+from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
 from lamina.training import compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
+from lamina.utils.dataset_utils import pack_x_y_sample_weight
 
 
 class Setup:
@@ -138,22 +140,13 @@ class Steps:
             self.step = lambda state, data, mask: (fn(model, setup, state, data, mask), None)
             self.final = lambda state, logs: steps.logs(setup, state.metrics_variables)
             return
-        method = model.train_step if kind == "train" else model.test_step
-
-        def keras_step(state, data, mask):
-            logs, new_state = method(state, _keras_batch(data))
-            return new_state, logs
-
-        self.step = keras_step
+        self.step = engine.traced_once(model.train_step if kind == "train" else model.test_step)
         self.final = lambda state, logs: logs
 
 
 def _keras_batch(data):
     """(x, y, sample_weight) -> the tuple Keras hands to steps: (x,), (x, y) or (x, y, sample_weight)."""
-    x, y, sample_weight = data
-    if sample_weight is not None:
-        return (x, y, sample_weight)
-    return (x,) if y is None else (x, y)
+    return pack_x_y_sample_weight(*data)
 
 
 class Engine:
@@ -167,7 +160,7 @@ class Engine:
         """Forget the setup and compiled programs (after `compile`, or when the layers change)."""
         self.setup = None
         self.programs = {}
-        self._logs_template = {}
+        self._traces = {}
 
     # ----- setup ---------------------------------------------------------------------------------
 
@@ -186,7 +179,7 @@ class Engine:
             [v.value for v in trainable], [v.value for v in non_trainable], full)
         if self.setup is not None and self.setup.spec == jax.tree_util.tree_structure(spec):
             return self.setup
-        self.programs = {}
+        self.programs, self._traces = {}, {}
         self.setup = Setup(model, spec, y, np.shape)
         return self.setup
 
@@ -265,16 +258,41 @@ class Engine:
 
         return Runner
 
+    def traced_once(self, method):
+        """A Keras-form step `method(state, data) -> (logs, state)` as `step(state, data, mask)`, traced
+        once per input signature: the jaxpr is kept, so the logs' structure is known without tracing
+        the user's code a second time, and every program reusing the signature replays it."""
+        cache = self._traces.setdefault(method.__name__, {})
+
+        def trace(state, data):
+            leaves, treedef = jax.tree_util.tree_flatten((state, data))
+            key = (treedef, tuple((tuple(np.shape(a)), np.dtype(a.dtype), bool(getattr(a, "weak_type", False)))
+                                  for a in leaves))
+            if key not in cache:
+                def fn(st, d):
+                    with StatelessScope():  # a stray `assign` in user code is recorded here, never leaks a tracer
+                        return method(st, _keras_batch(d))
+
+                closed, shape = jax.make_jaxpr(fn, return_shape=True)(state, data)
+                cache[key] = (closed, jax.tree_util.tree_structure(shape))
+            return cache[key]
+
+        def step(state, data, mask):
+            closed, out_tree = trace(state, data)
+            flat = jax.core.eval_jaxpr(closed.jaxpr, closed.consts, *jax.tree_util.tree_leaves((state, data)))
+            logs, new_state = jax.tree_util.tree_unflatten(out_tree, flat)
+            return new_state, logs
+
+        step.trace = trace
+        return step
+
     def _initial_logs(self, kind, state, sample):
         """The logs carried through a Keras-form step's scan start as zeros of its logs' structure."""
         if not self.setup.keras_steps:
             return None
-        key = (kind, jax.tree_util.tree_structure(sample), tuple(np.shape(a) for a in jax.tree_util.tree_leaves(sample)))
-        if key not in self._logs_template:
-            s = self._steps(kind)
-            _, logs = jax.eval_shape(lambda st, d: s.step(st, d, None), state, sample)
-            self._logs_template[key] = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), logs)
-        return self._logs_template[key]
+        closed, out_tree = self._steps(kind).step.trace(state, sample)
+        logs_avals = jax.tree_util.tree_unflatten(out_tree, closed.out_avals)[0]
+        return jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), logs_avals)
 
     # ----- state -----------------------------------------------------------------------------------
 
@@ -349,7 +367,7 @@ class Engine:
         shuffle_seed = int(np.asarray(draw_key())[1])
         # With nothing to show or call between epochs, epochs are queued back to back and their
         # logs fetched at the end: no host round trip per epoch.
-        quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks
+        quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
         logs, epoch_logs, pending = {}, {}, []
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
@@ -385,7 +403,12 @@ class Engine:
         return history
 
     def _epoch_logs(self, logs):
-        """Keras: the metrics' results when the step's logs have the same keys, else the last step's logs."""
+        """Keras: the metrics' results when the step's logs have the same keys, else the last step's logs
+        (lamina's own steps compute their logs from the metrics anyway)."""
+        if self.setup.keras_steps and isinstance(logs, dict):
+            results = self.model.get_metrics_result()
+            if set(logs) == set(results):
+                logs = results
         return _pythonify(logs)
 
     def _chunk_size(self, steps, batch_size, verbose, cbs):
@@ -447,7 +470,7 @@ class Engine:
             cbs.on_test_begin()
         state, logs = self._run_epoch("test", data.chunks(self._runner("test"), chunk), state, sync, cbs)
         sync.write(state)
-        logs = _pythonify(logs)
+        logs = self._epoch_logs(logs)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs

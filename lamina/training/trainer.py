@@ -30,6 +30,7 @@ from lamina import optimizers as optimizers_lib
 from lamina.backend.scope import StatelessScope
 from lamina.training import compile_utils
 from lamina.training.engine import Engine
+from lamina.utils.dataset_utils import unpack_x_y_sample_weight
 
 #: The step pieces a model may override; overriding any of them selects the Keras-form steps.
 STEP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss_and_updates", "compute_loss",
@@ -307,21 +308,6 @@ class Trainer:
         cls = type(self)
         return any(getattr(cls, name) is not getattr(Trainer, name) for name in STEP_METHODS) or bool(
             self._tracked_metrics())
-
-
-def unpack_x_y_sample_weight(data):
-    """A batch as Keras passes it to steps -> (x, y, sample_weight)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(data)}.")
 
 
 def _current(scope, variable):

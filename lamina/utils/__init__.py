@@ -1,7 +1,7 @@
 """Utilities with Keras's names: labels, sequences, data splits, file downloads, seeding."""
 
 from lamina.backend.random import set_random_seed
-from lamina.utils.dataset_utils import split_dataset
+from lamina.utils.dataset_utils import pack_x_y_sample_weight, split_dataset, unpack_x_y_sample_weight
 from lamina.utils.file_utils import get_file
 from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.utils.sequence_utils import pad_sequences

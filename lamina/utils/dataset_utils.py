@@ -92,3 +92,21 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
         order = np.random.default_rng(seed).permutation(total)
         arrays = [a[order] for a in arrays]
     return rebuild([a[:left] for a in arrays]), rebuild([a[total - right :] for a in arrays])
+
+
+def unpack_x_y_sample_weight(data):
+    """A batch as Keras hands it to steps -> (x, y, sample_weight); a lone x gives (x, None, None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) in (1, 2, 3):
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(data)}.")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """(x,), (x, y) or (x, y, sample_weight): the shortest tuple holding what is given."""
+    if y is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
