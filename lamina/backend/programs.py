@@ -53,10 +53,8 @@ def _environment():
     """What outside its description shapes every program: lamina's code, versions, device, XLA flags."""
     import jaxlib
 
-    import lamina
-
     digest = hashlib.sha256()
-    root = os.path.dirname(lamina.__file__)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the lamina package folder
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):

@@ -1,4 +1,6 @@
 """Callbacks: hooks into fit / evaluate / predict."""
 
-from lamina.callbacks.callback import Callback, CallbackList, History
+from lamina.callbacks.callback import Callback
+from lamina.callbacks.callback_list import CallbackList
+from lamina.callbacks.history import History
 from lamina.callbacks.progbar import ProgbarLogger

@@ -269,7 +269,7 @@ class Layer(tracking.Trackable):
         """Metrics held by this layer and the layers below it (not those of nested models' trainers)."""
         found = list(self._own_metrics())
         for layer in self._flatten_layers(include_self=False):
-            if not hasattr(layer, "_engine"):
+            if "_engine_instance" not in vars(layer):  # a nested model keeps its own trainer metrics
                 found += layer._own_metrics()
         return found
 

@@ -42,12 +42,15 @@ def _serialize_function(fn):
 
 
 def _load_lambda(cfg, layer_name):
+    import sys
+
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    import lamina
-
+    # The loaded code may name `keras` / `lamina`: the whole package, already loaded (this layer is part
+    # of it), is looked up rather than imported, so this floor does not depend on the floors above it.
+    lamina = sys.modules["lamina"]
     try:
         code = marshal.loads(base64.b64decode(cfg["code"].encode("ascii")))
     except (ValueError, EOFError, TypeError) as err:

@@ -9,6 +9,8 @@ gives the graph that `Functional` runs.
 import jax
 import numpy as np
 
+from lamina.backend.scope import StatelessScope
+
 
 class KerasTensor:
     """A symbolic tensor of `shape` (tuple, None = unknown) and `dtype`."""
@@ -100,7 +102,8 @@ def compute_output_spec(fn, args, kwargs):
             for i, arr in zip(spec_idx, arrays):
                 filled[i] = arr
             a, k = jax.tree_util.tree_unflatten(treedef, filled)
-            return fn(*a, **k)
+            with StatelessScope():  # state changes while tracing (a seed advancing) stay in the trace
+                return fn(*a, **k)
 
         return jax.eval_shape(run, *[leaves[i] for i in spec_idx])
 

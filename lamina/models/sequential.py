@@ -41,7 +41,7 @@ class Sequential(Model):
         if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
             self._set_input(InputLayer(batch_shape=layer._batch_input_shape))
         self._stack.append(layer)
-        self._engine.reset()  # compiled and NumPy programs of the old layer stack
+        self._reset_engine()  # compiled and NumPy programs of the old layer stack
         if self._input_layer is not None:
             self._outputs_by_depth.append(layer(self._outputs_by_depth[-1]))
             self._output_shapes = self._outputs_by_depth[-1].shape
@@ -57,7 +57,7 @@ class Sequential(Model):
         if not self._stack:
             raise ValueError("Sequential.pop: the model has no layers to remove.")
         layer = self._stack.pop()
-        self._engine.reset()
+        self._reset_engine()
         if self._input_layer is not None:
             self._outputs_by_depth.pop()
             self._output_shapes = self._outputs_by_depth[-1].shape

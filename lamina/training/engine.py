@@ -503,10 +503,12 @@ class Engine:
         return self.model._uses_keras_steps()
 
     def _in_metrics_order(self, logs):
-        """Keras's `evaluate` list: values in `metrics` order (compiled metrics expanded), others sorted."""
+        """Keras's `evaluate` list: the logs named like `metrics` (the compiled metrics by their own names), in
+        that order, then the other logs sorted (with several outputs, "<output>_<metric>" comes last)."""
         names = []
         for metric in self.model.metrics:
-            names += metric.log_names if isinstance(metric, compile_utils.CompileMetrics) else [metric.name]
+            names += [m.name for m in metric.metrics] if isinstance(metric, compile_utils.CompileMetrics) else [
+                metric.name]
         values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 

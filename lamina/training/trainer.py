@@ -25,12 +25,10 @@ is its own smaller batch, as in Keras), so custom code never sees padding rows.
 import jax
 import jax.numpy as jnp
 
-from lamina import metrics as metrics_lib
-from lamina import optimizers as optimizers_lib
 from lamina.backend.scope import StatelessScope
-from lamina.training import compile_utils
-from lamina.training.engine import Engine
 from lamina.utils.dataset_utils import unpack_x_y_sample_weight
+
+# The engine, losses, metrics and optimizers (optax) load on first use, so `import lamina` stays fast.
 
 #: The step pieces a model may override; overriding any of them selects the Keras-form steps.
 STEP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss_and_updates", "compute_loss",
@@ -54,7 +52,9 @@ def _bool_or_auto(name, value):
 class Trainer:
     """Mixin giving `Model` Keras's training API."""
 
-    _untracked_by_trainer = frozenset({"_engine", "optimizer", "history", "_loss_tracker", "_compile_loss",
+    # What the named walk skips: the engine, and the compiled loss and metrics (Keras files hold no metric
+    # state). The optimizer is walked: its variables are saved under "optimizer/vars/<i>".
+    _untracked_by_trainer = frozenset({"_engine_instance", "history", "_loss_tracker", "_compile_loss",
                                        "_compile_metrics", "_compile_config"})
 
     def __init__(self):
@@ -72,7 +72,21 @@ class Trainer:
         self._run_eagerly = False
         self._jit_compile = True
         self.steps_per_execution = None
-        self._engine = Engine(self)
+        self._engine_instance = None
+
+    @property
+    def _engine(self):
+        """The model's `Engine` (made on first use)."""
+        if self._engine_instance is None:
+            from lamina.training.engine import Engine
+
+            self._engine_instance = Engine(self)
+        return self._engine_instance
+
+    def _reset_engine(self):
+        """Drop compiled programs and the setup (the layers or compile arguments changed)."""
+        if self._engine_instance is not None:
+            self._engine_instance.reset()
 
     # ----- compile ----------------------------------------------------------------------
 
@@ -91,6 +105,10 @@ class Trainer:
                 and the dtype policy is "mixed_float16"; lamina computes in floatx() (no mixed
                 policy), so, as in Keras with any other policy, there is nothing to scale.
         """
+        from lamina import metrics as metrics_lib
+        from lamina import optimizers as optimizers_lib
+        from lamina.training import compile_utils
+
         _bool_or_auto("jit_compile", jit_compile)
         if not isinstance(auto_scale_loss, bool):
             raise ValueError(f"compile: `auto_scale_loss` must be True or False; got {auto_scale_loss!r}.")
@@ -108,7 +126,7 @@ class Trainer:
         self.steps_per_execution = _steps_per_execution(steps_per_execution)
         self.stop_training = False
         self.compiled = True
-        self._engine.reset()
+        self._reset_engine()
 
     @property
     def run_eagerly(self):
@@ -117,7 +135,7 @@ class Trainer:
     @run_eagerly.setter
     def run_eagerly(self, value):
         self._run_eagerly = bool(value)
-        self._engine.reset()
+        self._reset_engine()
 
     @property
     def jit_compile(self):
@@ -126,7 +144,7 @@ class Trainer:
     @jit_compile.setter
     def jit_compile(self, value):
         self._jit_compile = bool(value)
-        self._engine.reset()
+        self._reset_engine()
 
     def get_compile_config(self):
         """The arguments `compile` was called with (for saving); {} when not compiled."""
@@ -139,6 +157,8 @@ class Trainer:
 
     def compile_from_config(self, config):
         """Compile with the arguments saved by `get_compile_config`."""
+        from lamina import optimizers as optimizers_lib
+
         config = dict(config)
         config["optimizer"] = optimizers_lib.get(config.get("optimizer", "rmsprop"))
         self.compile(**config)
