@@ -49,8 +49,9 @@ def _holds_trackables(value, depth=0):
     return False
 
 
-def _expand(name, value, out, seen_containers):
-    """Flatten one attribute into [(relative path, trackable)], naming container items like Keras."""
+def _expand(name, value, out, seen_containers, named):
+    """Flatten one attribute into [(relative path, trackable)], naming container items like Keras
+    (paths are None when `named` is False: most walks only need the objects)."""
     if isinstance(value, Trackable):
         out.append((name, value))
         return
@@ -61,9 +62,10 @@ def _expand(name, value, out, seen_containers):
     used = {}
     for item in items:
         if isinstance(item, Trackable):
-            out.append((f"{name}/{_unique(naming.to_snake_case(type(item).__name__), used)}", item))
+            path = f"{name}/{_unique(naming.to_snake_case(type(item).__name__), used)}" if named else None
+            out.append((path, item))
         elif isinstance(item, (list, tuple, dict)) and _holds_trackables(item):
-            _expand(f"{name}/{_unique('container', used)}", item, out, seen_containers)
+            _expand(f"{name}/{_unique('container', used)}" if named else None, item, out, seen_containers, named)
 
 
 def _unique(base, used):
@@ -74,12 +76,12 @@ def _unique(base, used):
     return base
 
 
-def children(obj):
-    """[(relative path, child)] of one object, in tracking order (containers expanded)."""
+def children(obj, named=True):
+    """[(relative path, child)] of one object, in tracking order (containers expanded; paths only if `named`)."""
     out = []
     seen_containers = set()
     for name, value in obj._tracked_children():
-        _expand(name, value, out, seen_containers)
+        _expand(name, value, out, seen_containers, named)
     return out
 
 
@@ -102,7 +104,7 @@ def objects(root, follow=None):
     def visit(obj):
         seen.add(id(obj))
         order.append(obj)
-        for _, child in children(obj):
+        for _, child in children(obj, named=False):
             if id(child) not in seen and (follow is None or follow(child)):
                 visit(child)
 

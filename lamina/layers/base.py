@@ -258,12 +258,12 @@ class Layer(tracking.Trackable):
         if recursive:
             found = tracking.objects(self, follow=_is_layer)
         else:
-            found = [self] + [c for _, c in tracking.children(self) if _is_layer(c)]
+            found = [self] + [c for _, c in tracking.children(self, named=False) if _is_layer(c)]
         return found if include_self else found[1:]
 
     def _own_metrics(self):
         """Metrics held in this layer's attributes (directly or in containers)."""
-        return [c for _, c in tracking.children(self) if getattr(c, "_tracking_kind", None) == "metric"]
+        return [c for _, c in tracking.children(self, named=False) if getattr(c, "_tracking_kind", None) == "metric"]
 
     def _tracked_metrics(self):
         """Metrics held by this layer and the layers below it (not those of nested models' trainers)."""
@@ -279,7 +279,7 @@ class Layer(tracking.Trackable):
 
     @property
     def _layers(self):
-        return [child for _, child in tracking.children(self) if _is_layer(child)]
+        return [child for _, child in tracking.children(self, named=False) if _is_layer(child)]
 
     @property
     def layers(self):

@@ -150,26 +150,35 @@ class ArrayData:
 
     def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
         """The epoch in chunks of up to `chunk` steps (see the module docstring)."""
+        plan = self._plan(runner, chunk, shuffle)
+        order = plan.order(seed, epoch)
+        return Chunks([Chunk(first, last, _gather(program, plan.arrays, order, start, limit), sample)
+                       for first, last, program, start, limit, sample in plan.chunks], plan.steps)
+
+    def _plan(self, runner, chunk, shuffle):
+        """What every epoch of one fit shares: programs, row ranges, batch specs (made once, reused)."""
+        key = (runner, chunk, bool(shuffle), self.batch_size, self.max_steps)
+        cached = getattr(self, "_cached_plan", None)
+        if cached is not None and cached[0][0] is runner and cached[0][1:] == key[1:]:
+            return cached[1]
         steps, bs = self.steps, self.batch_size
         rows = min(self.n, steps * bs)
-        arrays = self.on_device()
-        sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((bs,) + np.shape(a)[1:], np.asarray(a).dtype),
-                                        (self.x, self.y, self.sample_weight))
         full = steps if not runner.exact else rows // bs  # exact batches: the ragged rest runs alone
         n_chunks = math.ceil(full / chunk) if full else 0
-        order = loops.sample_order(self.n, max(self.n, n_chunks * chunk * bs), bool(shuffle))(seed, epoch)
+        sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((bs,) + np.shape(a)[1:], np.asarray(a).dtype),
+                                        (self.x, self.y, self.sample_weight))
         program = runner.gather(chunk, bs, n_chunks * chunk != full) if full else None
         limit = rows if not runner.exact else full * bs
-        out = []
-        for first in range(0, full, chunk):
-            out.append(Chunk(first, min(first + chunk, full) - 1,
-                             _gather(program, arrays, order, first * bs, limit), sample))
+        parts = [(first, min(first + chunk, full) - 1, program, first * bs, limit, sample)
+                 for first in range(0, full, chunk)]
         rest = rows - full * bs if runner.exact else 0
         if rest:
-            tail = runner.gather(1, rest, False)
             tail_sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((rest,) + a.shape[1:], a.dtype), sample)
-            out.append(Chunk(full, full, _gather(tail, arrays, order, full * bs, rows), tail_sample))
-        return Chunks(out, steps)
+            parts.append((full, full, runner.gather(1, rest, False), full * bs, rows, tail_sample))
+        plan = _Plan(self.on_device(), loops.sample_order(self.n, max(self.n, n_chunks * chunk * bs), bool(shuffle)),
+                     parts, steps)
+        self._cached_plan = (key, plan)
+        return plan
 
     def on_device(self):
         """(x, y, sample_weight) on the device, uploaded once per ArrayData (e.g. validation data
@@ -187,6 +196,13 @@ class ArrayData:
             raise ValueError(f"validation_split={fraction} leaves an empty split of the {self.n} samples.")
         take = lambda lo, hi: jax.tree_util.tree_map(lambda a: a[lo:hi], (self.x, self.y, self.sample_weight))  # noqa: E731
         return ArrayData(*take(0, cut)), ArrayData(*take(cut, self.n))
+
+
+class _Plan(NamedTuple):
+    arrays: object
+    order: Callable
+    chunks: list
+    steps: int
 
 
 def _gather(program, arrays, order, start_row, limit):

@@ -9,7 +9,7 @@ Who owns what:
   metrics in Keras's order and the outputs fed logits;
 * `Steps`: the step functions the loops compile: lamina's own (`steps.py`: padded
   last batch masked, one program per epoch) or the model's Keras-form methods (exact
-  batches, as Keras gives them), chosen by `Trainer._uses_keras_steps()`;
+  batches, as Keras gives them), chosen by `Trainer._uses_keras_steps()` (once per reset);
 * the data sources (`data_adapter`): arrays on the device or streams from the host,
   each cut into chunks of steps; one loop (`_run_epoch`) drives both.
 
@@ -61,7 +61,7 @@ class Setup:
             if self.compile_loss is not None:
                 self.output_layers = model._output_layers(len(self.names))
                 self.fused = compile_utils.fusable_outputs(self.output_layers, self.compile_loss)
-        self.keras_steps = model._uses_keras_steps()
+        self.keras_steps = model._engine.keras_steps
         self.metrics = list(model.metrics)
         self.sizes = [len(m.variables) for m in self.metrics]
         self.output_loss_index = {id(m): i for i, m in enumerate(self.compile_loss.metrics if self.compile_loss else [])}
@@ -96,7 +96,9 @@ def _output_names(model, spec):
 
 def _pythonify(logs):
     """Device logs -> {name: float} with keys sorted, as Keras gives them to callbacks and History."""
-    logs = jax.device_get(logs or {})
+    logs = logs or {}
+    if any(isinstance(v, jax.Array) for v in jax.tree_util.tree_leaves(logs)):
+        logs = jax.device_get(logs)  # one transfer for all the values
     out = {}
     for key in sorted(logs):
         value = logs[key]
@@ -161,6 +163,14 @@ class Engine:
         self.setup = None
         self.programs = {}
         self._traces = {}
+        self._keras_steps = None
+
+    @property
+    def keras_steps(self):
+        """Whether the model runs its Keras-form step methods (decided once per reset: it walks the model)."""
+        if self._keras_steps is None:
+            self._keras_steps = self.model._uses_keras_steps()
+        return self._keras_steps
 
     # ----- setup ---------------------------------------------------------------------------------
 
@@ -486,7 +496,7 @@ class Engine:
             self.prepare(first[0], first[1])
         else:
             data = data_adapter.ArrayData(x, y, sample_weight)
-            if data.y is None and not self.setup_has_keras_steps(data):
+            if data.y is None and not self.keras_steps:
                 raise ValueError("evaluate: `y` (the targets) is required with array inputs.")
             self.prepare(data.x, data.y)
             self.check_data(data)
@@ -498,9 +508,6 @@ class Engine:
         if return_dict:
             return logs
         return self._in_metrics_order(logs)
-
-    def setup_has_keras_steps(self, data):
-        return self.model._uses_keras_steps()
 
     def _in_metrics_order(self, logs):
         """Keras's `evaluate` list: the logs named like `metrics` (the compiled metrics by their own names), in
@@ -516,7 +523,7 @@ class Engine:
 
     def _predict_step(self):
         model = self.model
-        if not model._uses_keras_steps():
+        if not self.keras_steps:
             return lambda state, x: steps.predict_step(model, state, x)
 
         def keras_predict(state, x):
@@ -539,7 +546,7 @@ class Engine:
             model._maybe_build(_shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
         wants_batches = cbs.wants_every_batch("predict")
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
-                and not model._uses_keras_steps() and not cbs.user_callbacks):
+                and not self.keras_steps and not cbs.user_callbacks):
             out = host_predict.predict(self, x)
             if out is not None:
                 return out
@@ -565,7 +572,7 @@ class Engine:
                 out = jax.tree_util.tree_map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outputs)
             else:
                 full, rest = divmod(n, batch_size)
-                exact = model._uses_keras_steps()
+                exact = self.keras_steps
                 n_steps = full if exact else math.ceil(n / batch_size)
                 order = loops.sample_order(n, max(n, n_steps * batch_size), False)()
                 program = self.program(("predict_gather", n_steps, batch_size), loops.predict_gather(step, n_steps,

