@@ -94,8 +94,8 @@ def _fmt(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _shapes(tree):
-    """Shapes of the array leaves of `tree`, in the same structure."""
+def shapes_of(tree):
+    """Shapes of the array leaves of `tree`, in the same structure (what `build` receives)."""
     leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=symbolic.is_symbolic)
     shapes = [tuple(x.shape) if hasattr(x, "shape") else x for x in leaves]
     if treedef == jax.tree_util.tree_structure(0):
@@ -488,7 +488,7 @@ class Layer(tracking.Trackable):
             return self._symbolic_call(args, kwargs)
         args = jax.tree_util.tree_map(lambda x: _to_array(x, self.dtype), args, is_leaf=lambda x: isinstance(x, Variable))
         inputs = args[0]
-        self._maybe_build(_shapes(inputs))
+        self._maybe_build(shapes_of(inputs))
         self._check_inputs(inputs)
         training = kwargs.pop("training", None)
         if training is None:
@@ -510,7 +510,7 @@ class Layer(tracking.Trackable):
         inputs = args[0]
         self._check_inputs(inputs)
         if not self.built:
-            self._maybe_build(_shapes(inputs))
+            self._maybe_build(shapes_of(inputs))
             self._check_inputs(inputs)
         outputs = symbolic.compute_output_spec(self.__call__, args, kwargs)
         node = symbolic.Node(self, args, kwargs, outputs)

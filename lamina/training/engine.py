@@ -31,6 +31,7 @@ from lamina.backend import programs
 from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
+from lamina.layers.base import shapes_of
 from lamina.training import compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
@@ -39,7 +40,7 @@ from lamina.utils.dataset_utils import pack_x_y_sample_weight
 class Setup:
     """What the engine derives from compile and the first batch's structure (host side)."""
 
-    def __init__(self, model, spec, y, shapes_of_y):
+    def __init__(self, model, spec, y):
         self.spec = jax.tree_util.tree_structure(spec)
         self.names = _output_names(model, spec)
         flat = compile_utils.flatten_outputs(spec, self.names)
@@ -55,7 +56,7 @@ class Setup:
                 self.compile_metrics = compile_utils.CompileMetrics(config["metrics"], config["weighted_metrics"],
                                                                     self.names)
                 y_flat = compile_utils.flatten_targets(y, self.names) if y is not None else [None] * len(self.names)
-                y_shapes = [None if t is None else (None,) + tuple(shapes_of_y(t)[1:]) for t in y_flat]
+                y_shapes = [None if t is None else (None,) + tuple(np.shape(t)[1:]) for t in y_flat]
                 self.compile_metrics.build(self.compile_loss, y_shapes, self.y_pred_shapes)
             model._compile_loss, model._compile_metrics = self.compile_loss, self.compile_metrics
             if self.compile_loss is not None:
@@ -181,7 +182,7 @@ class Engine:
         """
         model = self.model
         if not model.built:
-            model._maybe_build(_shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+            model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
         trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
         full = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), x)
         spec = jax.eval_shape(
@@ -190,7 +191,7 @@ class Engine:
         if self.setup is not None and self.setup.spec == jax.tree_util.tree_structure(spec):
             return self.setup
         self.programs, self._traces = {}, {}
-        self.setup = Setup(model, spec, y, np.shape)
+        self.setup = Setup(model, spec, y)
         return self.setup
 
     def _require_compiled(self, what):
@@ -543,7 +544,7 @@ class Engine:
         x = data_adapter.to_numpy_tree(x, "x")
         n = data_adapter.num_samples(x, "x")
         if not model.built:
-            model._maybe_build(_shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+            model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
         wants_batches = cbs.wants_every_batch("predict")
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
                 and not self.keras_steps and not cbs.user_callbacks):
@@ -651,8 +652,3 @@ def _due(epoch, freq):
     return (epoch + 1) in freq
 
 
-def _shapes_of(tree):
-    """Shapes of the arrays of `tree` in the same structure (tuples boxed so they stay leaves)."""
-    from lamina.layers.base import _shapes
-
-    return _shapes(tree)
