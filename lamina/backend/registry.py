@@ -191,12 +191,16 @@ def deserialize_keras_object(config, module_objects, kind, custom_objects=None):
     if cls is None:
         raise unknown_name_error(kind, class_name, list(table))
     inner = config.get("config", {})
-    if hasattr(cls, "from_config"):
-        params = inspect.signature(cls.from_config).parameters
-        if "custom_objects" in params:
-            return cls.from_config(inner, custom_objects=custom_objects)
-        return cls.from_config(inner)
-    return cls(**inner)
+    try:
+        if hasattr(cls, "from_config"):
+            params = inspect.signature(cls.from_config).parameters
+            if "custom_objects" in params:
+                return cls.from_config(inner, custom_objects=custom_objects)
+            return cls.from_config(inner)
+        return cls(**inner)
+    except RecursionError:
+        raise ValueError(f"Cannot deserialize {kind} '{class_name}': its config is nested too deeply "
+                         "(a damaged or hostile file?).") from None
 
 
 def deserialize_instance(config, table, kind, custom_objects=None):

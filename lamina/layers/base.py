@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend import config, naming, tracking
+from lamina.backend.memory import check_fits
 from lamina.backend.random import SeedGenerator
 from lamina.backend.scope import StatelessScope, current_scope
 from lamina.backend.variables import Variable
@@ -230,13 +231,23 @@ class Layer(tracking.Trackable):
 
         shape = tuple(int(d) for d in (shape or ()))
         dtype = config.standardize_dtype(dtype or self.dtype)
+        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        size = 1
+        for d in shape:
+            size *= d
+        check_fits(size * np.dtype(dtype).itemsize, f"Layer '{self.name}': weight '{name}' of shape {shape}")
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
         init = initializers.get(initializer)
-        with jax.ensure_compile_time_eval():
-            value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
-            value = jnp.asarray(value, dtype)
-        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        try:
+            with jax.ensure_compile_time_eval():
+                value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
+                value = jnp.asarray(value, dtype)
+        except Exception as err:  # an allocation failure inside XLA becomes a catchable MemoryError
+            if "RESOURCE_EXHAUSTED" in str(err) or "out of memory" in str(err).lower():
+                raise MemoryError(f"Layer '{self.name}': weight '{name}' of shape {shape} could not be "
+                                  f"allocated: {err}") from None
+            raise
         var = Variable(value, dtype=dtype, trainable=trainable and self.trainable, name=name,
                        regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
         var.path = f"{self.name}/{name}"
@@ -341,7 +352,7 @@ class Layer(tracking.Trackable):
         return [np.asarray(v.value) for v in self.weights]
 
     def set_weights(self, weights):
-        """Set all weights from a list of arrays; count and shapes are checked first."""
+        """Set all weights from a list of arrays; counts, shapes and values are all checked before any is set."""
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
@@ -350,6 +361,7 @@ class Layer(tracking.Trackable):
                 f"Layer '{self.name}' has {len(own)} weights ({names}) but set_weights received "
                 f"{len(weights)} arrays."
             )
+        values = []
         for var, value in zip(own, weights):
             shape = tuple(np.shape(value))
             if shape != var.shape:
@@ -357,8 +369,13 @@ class Layer(tracking.Trackable):
                     f"Layer '{self.name}': weight '{var.path}' has shape {var.shape} but set_weights "
                     f"received an array of shape {shape}."
                 )
-        for var, value in zip(own, weights):
-            var.assign(np.asarray(value))
+            try:
+                values.append(np.asarray(value, dtype=var.dtype))
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"Layer '{self.name}': the value given for weight '{var.path}' is not "
+                                 f"numeric ({err}).") from None
+        for var, value in zip(own, values):
+            var.assign(value)
 
     def save_own_variables(self, store):
         """Write this layer's own variables into `store` as {"0": array, "1": ...} (Keras's file layout)."""

@@ -13,4 +13,8 @@ def model_from_json(json_string, custom_objects=None):
     """Rebuild a model (fresh weights) from `model.to_json()`."""
     import json
 
-    return _registry.deserialize_keras_object(json.loads(json_string), None, "layer", custom_objects)
+    try:
+        config = json.loads(json_string)
+    except RecursionError:
+        raise ValueError("model_from_json: the JSON is nested too deeply to be a model config.") from None
+    return _registry.deserialize_keras_object(config, None, "layer", custom_objects)

@@ -32,7 +32,7 @@ from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
 from lamina.layers.base import shapes_of
-from lamina.training import compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
+from lamina.training import checks, compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
 
@@ -209,22 +209,19 @@ class Engine:
                 "Pass one to compile (e.g. `loss='mse'`), or override `train_step` / `compute_loss`."
             )
 
-    def check_data(self, data, what="x"):
-        """Non-finite values, targets that do not fit the loss, unscaled inputs: raise or warn, before compute."""
-        model, setup = self.model, self.setup
-        largest = data_adapter.check_finite(data.x, "x")
-        data_adapter.check_finite(data.y, "y")
-        data_adapter.check_finite(data.sample_weight, "sample_weight")
-        if setup.compile_loss is not None and data.y is not None:
-            y_flat = compile_utils.flatten_targets(data.y, setup.names)
-            compile_utils.validate_targets(setup.compile_loss, y_flat, setup.y_pred_shapes)
-            compile_utils.output_activation_warnings(setup.output_layers, setup.compile_loss, setup.y_pred_shapes)
-        if largest >= 1000 and not _scales_its_inputs(model):
-            warnings.warn(
-                f"Input values reach {largest:.4g}: unscaled inputs in the thousands slow or stall training. "
-                "Standardize them (e.g. a `Normalization` layer with `adapt`, or (x - mean) / std).",
-                stacklevel=4,
-            )
+    def check_data(self, data, training=False, what="", warn=True):
+        """Everything `checks` verifies, before compute, and (with `warn`) the likely-mistake warnings.
+
+        In-memory data is checked whole; a stream's batches are checked as they are read.
+        """
+        if isinstance(data, data_adapter.StreamData):
+            data.check = checks.StreamChecks(self.setup, what)
+            return
+        if data.n == 0:
+            raise ValueError(f"{what}x has 0 samples: there is nothing to {'train on' if training else 'evaluate'}.")
+        largest = checks.check_batch(self.setup, data.x, data.y, data.sample_weight, what)
+        if warn:
+            checks.warn_likely_mistakes(self.model, self.setup, largest)
 
     def _apply_class_weight(self, data, class_weight):
         """Fold `class_weight` into `data.sample_weight` (multiplied with given sample weights)."""
@@ -358,10 +355,12 @@ class Engine:
         first = train.peek()
         self.prepare(*first[:2]) if stream else self.prepare(train.x, train.y)
         self._require_loss("fit")
+        self.check_data(train, training=True)
+        if val is not None:
+            self.check_data(val, what="validation_data: ", warn=False)
         if not stream:
-            self.check_data(train)
             self._apply_class_weight(train, class_weight)
-            train.batch_size = batch_size
+            train.batch_size = min(batch_size, train.n)  # a batch larger than the data is the whole data
             train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
                                                                                "fit")
         steps = train.steps
@@ -380,38 +379,59 @@ class Engine:
         # logs fetched at the end: no host round trip per epoch.
         quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
         logs, epoch_logs, pending = {}, {}, []
+        done = state  # the state after the last finished epoch (kept if the run is interrupted)
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                if not quiet:
-                    cbs.on_epoch_begin(epoch)
+            try:
+                for epoch in range(initial_epoch, epochs):
+                    if not quiet:
+                        cbs.on_epoch_begin(epoch)
+                        if sync.changed():
+                            state = sync.read(TrainState)
+                    state = self._fresh(state)
+                    epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
+                    if quiet:
+                        _queue_epoch(pending, state, logs)
+                        continue
+                    done = state
+                    sync.write(state)
+                    epoch_logs = self._epoch_logs(logs)
+                    if val is not None and _due(epoch, validation_freq):
+                        val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
+                                                      if isinstance(val, data_adapter.ArrayData)
+                                                      else validation_batch_size or batch_size,
+                                                      validation_steps, cbs)
+                        epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                        if sync.changed():
+                            state = sync.read(TrainState)
+                    cbs.on_epoch_end(epoch, epoch_logs)
                     if sync.changed():
                         state = sync.read(TrainState)
-                state = self._fresh(state)
-                epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
-                if quiet:
-                    pending.append(logs)
-                    continue
-                sync.write(state)
-                epoch_logs = self._epoch_logs(logs)
-                if val is not None and _due(epoch, validation_freq):
-                    val_logs = self.evaluate_data(val, validation_batch_size or batch_size, validation_steps, cbs)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                    if sync.changed():
-                        state = sync.read(TrainState)
-                cbs.on_epoch_end(epoch, epoch_logs)
-                if sync.changed():
-                    state = sync.read(TrainState)
-                if model.stop_training:
-                    break
+                    if model.stop_training:
+                        break
+            except KeyboardInterrupt:
+                # Keep what finished, as Keras does: the weights of the last completed epoch, and in a quiet
+                # fit (epochs queued without a look back) the history of the epochs already done.
+                finished = _finished(pending)
+                kept = [s for s, _ in finished if s is not None]
+                sync.write(kept[-1] if kept else done)
+                self._record_quiet_epochs(cbs, initial_epoch, finished)
+                raise
             if quiet:
                 sync.write(state)
-                for epoch, logs in zip(range(initial_epoch, epochs), jax.device_get(pending)):
-                    epoch_logs = self._epoch_logs(logs)
-                    cbs.on_epoch_end(epoch, epoch_logs)
+                epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
             cbs.on_train_end(epoch_logs)
         return history
+
+    def _record_quiet_epochs(self, cbs, initial_epoch, pending):
+        """Give the queued epochs' logs to the callbacks (History); returns the last epoch's logs."""
+        epoch_logs = None
+        for epoch, logs in zip(range(initial_epoch, initial_epoch + len(pending)),
+                               jax.device_get([p[1] for p in pending])):
+            epoch_logs = self._epoch_logs(logs)
+            cbs.on_epoch_end(epoch, epoch_logs)
+        return epoch_logs
 
     def _epoch_logs(self, logs):
         """Keras: the metrics' results when the step's logs have the same keys, else the last step's logs
@@ -500,8 +520,9 @@ class Engine:
             if data.y is None and not self.keras_steps:
                 raise ValueError("evaluate: `y` (the targets) is required with array inputs.")
             self.prepare(data.x, data.y)
-            self.check_data(data)
+            batch_size = min(batch_size, max(data.n, 1))
         self._require_loss("evaluate")
+        self.check_data(data)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                            steps=None)
         with jax.disable_jit(not model.jit_compile):
@@ -543,6 +564,9 @@ class Engine:
             return self._predict_stream(data_adapter.StreamData(x, steps), cbs)
         x = data_adapter.to_numpy_tree(x, "x")
         n = data_adapter.num_samples(x, "x")
+        if n == 0:
+            raise ValueError("predict: x has 0 samples.")
+        batch_size = min(batch_size, n)
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
         wants_batches = cbs.wants_every_batch("predict")
@@ -617,7 +641,7 @@ class Engine:
         data = data_adapter.ArrayData(x, y, sample_weight)
         self.prepare(data.x, data.y)
         self._require_loss("train_on_batch")
-        self.check_data(data)
+        self.check_data(data, training=True)
         self._apply_class_weight(data, class_weight)
         data.batch_size = max(data.n, 1)
         sync = self._sync(with_optimizer=True)
@@ -632,6 +656,7 @@ class Engine:
         data = data_adapter.ArrayData(x, y, sample_weight)
         self.prepare(data.x, data.y)
         self._require_loss("test_on_batch")
+        self.check_data(data)
         with jax.disable_jit(not self.model.jit_compile):
             logs = self.evaluate_data(data, max(data.n, 1))
         return self._batch_result(logs, return_dict)
@@ -640,10 +665,25 @@ class Engine:
         return logs if return_dict else self._in_metrics_order(logs)
 
 
-def _scales_its_inputs(model):
-    """Whether the first layer rescales or looks up its inputs (then large raw values are fine)."""
-    first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
-    return type(first).__name__ in ("Normalization", "Rescaling", "BatchNormalization", "Embedding")
+def _queue_epoch(pending, state, logs):
+    """Add a dispatched epoch to a quiet fit's queue, keeping the run-ahead bounded: the host waits for the
+    epoch two before this one (the device is busy with the next ones meanwhile) and forgets the states of
+    older epochs, so memory stays flat and Ctrl-C finds the last finished epoch's state at hand."""
+    pending.append((state, logs))
+    if len(pending) >= 3:
+        jax.block_until_ready(pending[-3][1])
+    if len(pending) >= 4:
+        pending[-4] = (None, pending[-4][1])
+
+
+def _finished(pending):
+    """The queued epochs whose computation has completed (their outputs are ready), in order."""
+    done = []
+    for state, logs in pending:
+        if not all(leaf.is_ready() for leaf in jax.tree_util.tree_leaves(logs) if isinstance(leaf, jax.Array)):
+            break
+        done.append((state, logs))
+    return done
 
 
 def _due(epoch, freq):
