@@ -2,7 +2,7 @@
 
 from lamina.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lamina.layers.base import InputSpec, Layer
-from lamina.layers.core import Activation, Dense, Identity
+from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.embedding import Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
@@ -11,6 +11,8 @@ from lamina.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
 from lamina.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
 from lamina.layers.regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
                                           SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from lamina.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                                     StackedRNNCells, TimeDistributed)
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
 

@@ -21,6 +21,7 @@ sublayers are found by the named walk of `lamina.backend.tracking`.
 import functools
 import inspect
 import threading
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +52,56 @@ class _TrainingContext:
 
     def __exit__(self, *exc):
         _context.training = self.saved
+
+
+class _MaskReport:
+    """The frame of one layer call in which a model's `call` reports the mask of its outputs.
+
+    Masks travel next to values, not on them: a functional graph keeps one per tensor, a
+    Sequential passes it from layer to layer, and a model running either reports its outputs'
+    mask to the frame of its own call (`report_output_mask`), which is how the mask of a nested
+    model's outputs, and of the whole model's, reaches its caller (and the loss).
+    """
+
+    def __init__(self):
+        self.reported = False
+        self.mask = None
+
+    def __enter__(self):
+        if not hasattr(_context, "mask_reports"):
+            _context.mask_reports = []
+        _context.mask_reports.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _context.mask_reports.pop()
+
+
+def report_output_mask(mask):
+    """Called by a model's `call`: `mask` (in the structure of its outputs) is the mask of what it returns."""
+    reports = getattr(_context, "mask_reports", None)
+    if reports:
+        reports[-1].reported = True
+        reports[-1].mask = mask
+
+
+def flat_masks(mask, count=None):
+    """A mask structure as a flat list with None kept as entries (jax's flatten drops None);
+    padded with None to `count` entries (Keras pairs masks with outputs in flat order)."""
+    flat = jax.tree_util.tree_leaves(mask, is_leaf=lambda m: m is None)
+    if count is not None:
+        flat = (flat + [None] * count)[:count]
+    return flat
+
+
+def structure_mask(masks, tree):
+    """The masks of `tree`'s leaves (a list, None for no mask) in `tree`'s structure; None if all are None."""
+    if all(m is None for m in masks):
+        return None
+    treedef = jax.tree_util.tree_structure(tree, is_leaf=symbolic.is_symbolic)
+    if treedef.num_leaves == 1 and treedef == jax.tree_util.tree_structure(0):
+        return masks[0]
+    return jax.tree_util.tree_unflatten(treedef, masks)
 
 
 class InputSpec:
@@ -199,7 +250,7 @@ class Layer(tracking.Trackable):
         self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
         self.built = False
         self.input_spec = None
-        self.supports_masking = False
+        self._supports_masking = None  # None: decided by whether the class overrides `compute_mask`
         self._own_trainable = []  # the layer's own variables created trainable (frozen ones included)
         self._own_non_trainable = []
         self._eager_losses = []
@@ -264,6 +315,11 @@ class Layer(tracking.Trackable):
         """SeedGenerators held in this layer's attributes (their states are non-trainable variables)."""
         return [v for v in vars(self).values() if isinstance(v, SeedGenerator)]
 
+    def _own_state_variables(self):
+        """State of this layer that is not a weight (not in `weights`, not saved with them): its seed
+        generators' states; stateful recurrent layers add the states they carry between batches."""
+        return [g.state for g in self._own_seed_generators()]
+
     def _flatten_layers(self, include_self=True, recursive=True):
         """This layer and the layers below it, in tracking order, each once."""
         if recursive:
@@ -303,10 +359,11 @@ class Layer(tracking.Trackable):
 
     @property
     def variables(self):
-        """All state: the weights plus the state of random generators (each layer's own, then sublayers')."""
+        """All state: the weights plus the states of random generators and of stateful recurrent layers
+        (each layer's own, then sublayers')."""
         found = []
         for layer in self._flatten_layers():
-            found += layer._tracked_variables() + [g.state for g in layer._own_seed_generators()]
+            found += layer._tracked_variables() + layer._own_state_variables()
         return _unique(found)
 
     @property
@@ -410,7 +467,8 @@ class Layer(tracking.Trackable):
 
     # ----- the pure call ---------------------------------------------------------------
 
-    def stateless_call(self, trainable_variables, non_trainable_variables, *args, return_losses=False, **kwargs):
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args, return_losses=False,
+                       return_mask=False, **kwargs):
         """Call the layer as a pure function of its state (Keras 3's signature).
 
         Args:
@@ -419,10 +477,12 @@ class Layer(tracking.Trackable):
             *args, **kwargs: the call's arguments (e.g. `x, training=True`).
             return_losses: also return the losses added during the call plus the weight
                 regularization penalties.
+            return_mask: (lamina) also return the mask of the outputs (see `compute_mask`), last.
 
         Returns:
             `(outputs, non_trainable_variables)`, or `(outputs, non_trainable_variables, losses)`;
-            the returned non-trainable values include updated statistics and advanced seed states.
+            the returned non-trainable values include updated statistics, advanced seed states and
+            the states of stateful recurrent layers. With `return_mask`, the output mask follows.
             Nothing is assigned: the layer's variables keep their values. Works under `jax.jit`,
             `jax.grad` and `jax.vmap`.
         """
@@ -441,13 +501,15 @@ class Layer(tracking.Trackable):
                 )
         mapping = list(zip(trainable, trainable_variables)) + list(zip(non_trainable, non_trainable_variables))
         with StatelessScope(mapping, collect_losses=return_losses) as scope:
-            outputs = self(*args, **kwargs)
+            if not args:
+                raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            outputs, mask = self._call_with_mask(args, kwargs)
             if return_losses:
                 losses = list(scope.losses) + self._regularization_losses()
-        new_non_trainable = [_current(scope, v) for v in non_trainable]
+        result = (outputs, [_current(scope, v) for v in non_trainable])
         if return_losses:
-            return outputs, new_non_trainable, losses
-        return outputs, new_non_trainable
+            result += (losses,)
+        return result + (mask,) if return_mask else result
 
     # ----- losses ----------------------------------------------------------------
 
@@ -503,25 +565,42 @@ class Layer(tracking.Trackable):
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         if symbolic.any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
+        return self._call_with_mask(args, kwargs)[0]
+
+    def _call_with_mask(self, args, kwargs, input_mask=None):
+        """`(outputs, output mask)` of one call on arrays.
+
+        `input_mask` is the mask carried by the first input (a graph run and Sequential pass it);
+        a `mask=` given in `kwargs` takes its place. `call` receives the mask when it takes a `mask`
+        argument; the output mask is what a model's `call` reports, else `compute_mask(inputs, mask)`
+        when the layer supports masking, else None.
+        """
         args = jax.tree_util.tree_map(lambda x: _to_array(x, self.dtype), args, is_leaf=lambda x: isinstance(x, Variable))
         inputs = args[0]
         self._maybe_build(shapes_of(inputs))
         self._check_inputs(inputs)
+        kwargs = dict(kwargs)
         training = kwargs.pop("training", None)
         if training is None:
             training = current_training()
         if _call_accepts(self, "training"):
             kwargs["training"] = bool(training) if training is not None else False
-        if "mask" in kwargs and not _call_accepts(self, "mask"):
-            del kwargs["mask"]
+        mask = kwargs.pop("mask", None)
+        mask = input_mask if mask is None else jax.tree_util.tree_map(jnp.asarray, mask)
+        if _call_accepts(self, "mask"):
+            kwargs["mask"] = mask
         if current_scope() is None:
             self._eager_losses = []
-        with _TrainingContext(bool(training) if training is not None else None):
+        with _TrainingContext(bool(training) if training is not None else None), _MaskReport() as report:
             outputs = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
                 self.add_loss(self.activity_regularizer(out) / out.shape[0])
-        return outputs
+        if report.reported:
+            return outputs, report.mask
+        if self.supports_masking:
+            return outputs, self.compute_mask(inputs, mask)
+        return outputs, None
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
@@ -529,11 +608,42 @@ class Layer(tracking.Trackable):
         if not self.built:
             self._maybe_build(shapes_of(inputs))
             self._check_inputs(inputs)
-        outputs = symbolic.compute_output_spec(self.__call__, args, kwargs)
+        input_mask = structure_mask([getattr(t, "_keras_mask", None) if symbolic.is_symbolic(t) else None
+                                     for t in jax.tree_util.tree_leaves(inputs, is_leaf=symbolic.is_symbolic)], inputs)
+        outputs, output_mask = symbolic.compute_output_spec(
+            lambda a, k, m: self._call_with_mask(a, k, m), (args, kwargs, input_mask), {})
+        flat_outputs = symbolic.symbolic_leaves(outputs)
+        for tensor, mask in zip(flat_outputs, flat_masks(output_mask, len(flat_outputs))):
+            tensor._keras_mask = mask
+        if input_mask is not None and kwargs.get("mask") is None and output_mask is None and not self.supports_masking:
+            warnings.warn(
+                f"Layer '{self.name}' ({type(self).__name__}) received an input with a mask but does not support "
+                "masking, so the layers after it will not see the mask (as in Keras).", stacklevel=3)
         node = symbolic.Node(self, args, kwargs, outputs)
         self._inbound_nodes.append(node)
         self._output_shapes = jax.tree_util.tree_map(lambda t: t.shape, outputs, is_leaf=symbolic.is_symbolic)
         return outputs
+
+    # ----- masks ----------------------------------------------------------------------------------
+
+    @property
+    def supports_masking(self):
+        """Whether the layer's outputs carry a mask (`compute_mask`); by default, as in Keras, whether
+        the class overrides `compute_mask`."""
+        if self._supports_masking is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return self._supports_masking
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs for these inputs and input `mask` (default: the input mask, unchanged).
+
+        A mask is a boolean array: for sequences [batch, steps], True where a step holds data.
+        """
+        return mask
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for an input of `input_shape` (traced, no compute)."""

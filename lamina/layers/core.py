@@ -1,4 +1,4 @@
-"""Core layers: `Dense` and `Activation`."""
+"""Core layers: `Dense`, `Activation`, `Identity` and `Masking`."""
 
 import jax.numpy as jnp
 
@@ -34,6 +34,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -82,6 +83,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
 
     def call(self, inputs):
         return self.activation(inputs)
@@ -96,5 +98,38 @@ class Activation(Layer):
 class Identity(Layer):
     """Returns its inputs unchanged (any structure of arrays); a placeholder in a model."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
     def call(self, inputs):
         return inputs
+
+
+class Masking(Layer):
+    """Marks the time steps whose features all equal `mask_value` as padding.
+
+    [batch, timesteps, features] -> the same, with masked steps set to 0 (as Keras 3 does); the output
+    carries the mask `any(inputs != mask_value, axis=-1)` [batch, timesteps], which recurrent layers,
+    `GlobalAveragePooling1D`, losses and metrics then skip.
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
+            try:
+                mask_value = float(mask_value)
+            except (TypeError, ValueError):
+                raise ValueError(f"Masking: `mask_value` must be a number, got {mask_value!r}.") from None
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return jnp.where(keep, inputs, jnp.zeros((), inputs.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -25,6 +25,7 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self.seed_generator = SeedGenerator(seed)
+        self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:

@@ -13,7 +13,12 @@ from lamina.backend.scope import StatelessScope
 
 
 class KerasTensor:
-    """A symbolic tensor of `shape` (tuple, None = unknown) and `dtype`."""
+    """A symbolic tensor of `shape` (tuple, None = unknown) and `dtype`.
+
+    `_keras_mask` (Keras's name) is the symbolic mask the tensor carries, or None.
+    """
+
+    _keras_mask = None
 
     def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
         self.shape = tuple(None if d is None else int(d) for d in shape)

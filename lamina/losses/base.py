@@ -40,17 +40,23 @@ class Loss:
         """(per-sample values, element mask or None); `mask` is the [b] valid-row mask."""
         return self.call(y_true, y_pred), None
 
-    def __call__(self, y_true, y_pred, sample_weight=None, mask=None):
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None, output_mask=None):
         """Scalar loss (or per-sample values with reduction "none").
 
         Args:
             y_true, y_pred: arrays [b, ...].
             sample_weight: optional weights [b] (or broadcastable to the per-sample values).
             mask: optional [b] 0/1 valid rows (padding); masked rows are fully excluded.
+            output_mask: optional boolean mask of `y_pred`'s entries (Keras's mask on `y_pred`, e.g.
+                [b, steps] for a masked sequence): False entries count neither in the sum nor in the
+                number of entries the reduction divides by.
         """
         y_true = jnp.asarray(y_true).astype(self._dtype)
         y_pred = jnp.asarray(y_pred).astype(self._dtype)
         values, elem_mask = self._values(y_true, y_pred, mask)
+        if output_mask is not None and jnp.ndim(values) > 0:
+            entries = _mask_like(output_mask, values, self.name)
+            elem_mask = entries if elem_mask is None else jnp.logical_and(jnp.asarray(elem_mask, bool), entries)
         return reduce_weighted_values(
             values.astype(self._dtype), sample_weight, mask, self.reduction, elem_mask
         )
@@ -87,6 +93,21 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _mask_like(mask, values, name):
+    """`mask` as a boolean array of `values`' shape (a trailing unit axis squeezed or added, Keras's rule)."""
+    mask = jnp.asarray(mask).astype(bool)
+    mask, _ = squeeze_or_expand_to_same_rank(mask, values)
+    if mask.ndim < values.ndim:
+        mask = mask.reshape(mask.shape + (1,) * (values.ndim - mask.ndim))
+    try:
+        return jnp.broadcast_to(mask, values.shape)
+    except ValueError:
+        raise ValueError(
+            f"Loss '{name}': the mask of y_pred has shape {tuple(mask.shape)}, which does not match the loss's "
+            f"per-sample values of shape {tuple(values.shape)}."
+        ) from None
 
 
 class LossFunctionWrapper(Loss):

@@ -15,7 +15,7 @@ import jax
 
 from lamina.backend import registry
 from lamina.layers import symbolic
-from lamina.layers.base import _fmt, current_training
+from lamina.layers.base import _fmt, current_training, flat_masks, structure_mask
 from lamina.layers.input_layer import InputLayer
 
 
@@ -162,10 +162,20 @@ class Graph:
                 )
         return flat
 
-    def run(self, inputs):
-        """The outputs for concrete `inputs`, layer call by layer call."""
+    def run(self, inputs, mask=None):
+        """`(outputs, output masks)` for concrete `inputs`, layer call by layer call.
+
+        Each tensor's mask travels next to its value: `mask` gives the inputs' masks (one, or a
+        list in input order), a layer call receives the mask of its first argument and its outputs
+        carry what the layer computes (`Layer._call_with_mask`). The masks come back in the
+        outputs' structure (None where an output has none).
+        """
         flat = self._match_inputs(inputs)
         values = {id(t): x for t, x in zip(self.flat_inputs, flat)}
+        masks = {}
+        if mask is not None:
+            given = mask if isinstance(mask, (list, tuple)) and len(self.flat_inputs) > 1 else [mask]
+            masks.update({id(t): m for t, m in zip(self.flat_inputs, given) if m is not None})
         fetch = lambda t: values[id(t)] if symbolic.is_symbolic(t) else t  # noqa: E731
         mode = current_training()  # this call's flag; None when the caller gave none
         for node in self.nodes:
@@ -174,11 +184,20 @@ class Graph:
                 # Like Keras: the model's flag overrides one recorded in the graph (Keras configs
                 # store `training: False` on Dropout calls, which must still drop out in `fit`).
                 kwargs = {**kwargs, "training": mode}
-            out = node.layer(*args, **kwargs)
+            first = node.args[0] if node.args else None
+            in_mask = structure_mask([masks.get(id(t)) if symbolic.is_symbolic(t) else None
+                                      for t in jax.tree_util.tree_leaves(first, is_leaf=symbolic.is_symbolic)], first)
+            out, out_mask = node.layer._call_with_mask(args, kwargs, in_mask)
             out_leaves = jax.tree_util.tree_leaves(out)
-            for tensor, value in zip(symbolic.symbolic_leaves(node.outputs), out_leaves):
+            tensors = symbolic.symbolic_leaves(node.outputs)
+            for tensor, value, m in zip(tensors, out_leaves, flat_masks(out_mask, len(tensors))):
                 values[id(tensor)] = value
-        return _unpack_singleton(jax.tree_util.tree_map(fetch, self.outputs_struct, is_leaf=symbolic.is_symbolic))
+                if m is not None:
+                    masks[id(tensor)] = m
+        outputs = _unpack_singleton(jax.tree_util.tree_map(fetch, self.outputs_struct, is_leaf=symbolic.is_symbolic))
+        output_masks = _unpack_singleton(jax.tree_util.tree_map(
+            lambda t: masks.get(id(t)), self.outputs_struct, is_leaf=symbolic.is_symbolic))
+        return outputs, output_masks
 
     def nodes_by_layer(self):
         """{layer id: [nodes of that layer inside this graph, in call order]} (Keras numbers nodes so)."""

@@ -10,7 +10,7 @@
 import jax
 
 from lamina.layers import symbolic
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, report_output_mask
 from lamina.models import graph as graph_lib
 from lamina.training.trainer import Trainer
 
@@ -60,9 +60,11 @@ class Model(Trainer, Layer):
         Layer.__init__(self, *args, **kwargs)
         Trainer.__init__(self)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if self._graph is not None:
-            return self._graph.run(inputs)
+            outputs, masks = self._graph.run(inputs, mask)
+            report_output_mask(masks)
+            return outputs
         raise NotImplementedError(
             f"Model '{self.name}' has no `call` method. Subclasses of Model define "
             "`call(self, inputs, training=None)`, or build a model with "

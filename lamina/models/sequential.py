@@ -2,7 +2,7 @@
 
 from lamina.layers import symbolic
 from lamina.backend import registry
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, report_output_mask
 from lamina.layers.input_layer import InputLayer
 from lamina.models.model import Model
 
@@ -95,10 +95,12 @@ class Sequential(Model):
         for layer in stack:
             self.add(layer)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
+        """Each layer's outputs, and their mask, feed the next layer."""
         x = inputs
         for layer in self._stack:
-            x = layer(x)
+            x, mask = layer._call_with_mask((x,), {}, mask)
+        report_output_mask(mask)
         return x
 
     def get_config(self):

@@ -34,6 +34,17 @@ def flatten_outputs(struct, names):
     return [struct]
 
 
+def flatten_masks(masks, names):
+    """Output masks (None, or in the outputs' structure with None entries) -> flat list in `names` order."""
+    if masks is None:
+        return [None] * len(names)
+    if isinstance(masks, dict):
+        return [masks.get(n) for n in names]
+    if isinstance(masks, (list, tuple)):
+        return (list(masks) + [None] * len(names))[:len(names)]
+    return [masks] + [None] * (len(names) - 1)
+
+
 def flatten_targets(y, names, what="y"):
     """Targets given like Keras (array, list or dict by output name) -> flat list in output order."""
     if y is None:
@@ -131,16 +142,19 @@ class CompileLoss:
         self.weights = [1.0 if w is None else float(w) for w in weights]
         self.metrics = [metrics_lib.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
 
-    def compute(self, y_true, y_pred, sample_weight, mask=None, logit_outputs=()):
-        """(total, [per-output losses]) for flat lists; `logit_outputs` are indices fed logits (pure)."""
+    def compute(self, y_true, y_pred, sample_weight, mask=None, logit_outputs=(), output_masks=None):
+        """(total, [per-output losses]) for flat lists; `logit_outputs` are indices fed logits;
+        `output_masks` the outputs' masks (flat, None entries for none) (pure)."""
         weights = flatten_sample_weight(sample_weight, self.names)
+        output_masks = output_masks or [None] * len(self.names)
         per = []
         for i, (fn, w) in enumerate(zip(self.losses, self.weights)):
             if fn is None or y_true[i] is None:
                 per.append(jnp.zeros(()))
                 continue
             fn = fn.with_logits() if i in logit_outputs else fn
-            per.append(fn(y_true[i], y_pred[i], sample_weight=weights[i], mask=mask))
+            extra = {} if output_masks[i] is None else {"output_mask": output_masks[i]}
+            per.append(fn(y_true[i], y_pred[i], sample_weight=weights[i], mask=mask, **extra))
         return sum(p * w for p, w in zip(per, self.weights)), per
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -220,11 +234,14 @@ class CompileMetrics(metrics_lib.Metric):
     def init_state(self):
         return [m.init_state() for m in self.metrics]
 
-    def update(self, state, y_true, y_pred, sample_weight=None, mask=None):
-        """New states after one batch (pure): flat per-output lists; `mask` marks the real rows."""
+    def update(self, state, y_true, y_pred, sample_weight=None, mask=None, output_masks=None):
+        """New states after one batch (pure): flat per-output lists; `mask` marks the real rows;
+        `output_masks` (flat, None entries for none) the outputs' masks, which weight the metrics
+        that average per-sample values (`MeanMetricWrapper`s, like accuracy), as in Keras."""
         y_true = flatten_targets(y_true, self.names) if not isinstance(y_true, list) else y_true
         y_pred = flatten_outputs(y_pred, self.names) if not isinstance(y_pred, list) else y_pred
         weights = flatten_sample_weight(sample_weight, self.names)
+        output_masks = output_masks or [None] * len(self.names)
         out = []
         for s, (_, metric, i, weighted) in zip(state, self.entries):
             if y_true[i] is None:
@@ -233,6 +250,8 @@ class CompileMetrics(metrics_lib.Metric):
             sw = mask
             if weighted and weights[i] is not None:
                 sw = weights[i] if mask is None else weights[i] * _expand_mask(mask, weights[i])
+            if output_masks[i] is not None and isinstance(metric, metrics_lib.MeanMetricWrapper):
+                sw = _weights_with_mask(sw, output_masks[i])
             out.append(metric.update(s, y_true[i], y_pred[i], sample_weight=sw))
         return out
 
@@ -250,6 +269,17 @@ class CompileMetrics(metrics_lib.Metric):
 def _expand_mask(mask, weights):
     weights = jnp.asarray(weights)
     return jnp.reshape(mask, mask.shape + (1,) * (weights.ndim - 1)) if weights.ndim > 1 else mask
+
+
+def _weights_with_mask(sample_weight, output_mask):
+    """Sample weights (or None) times an output's mask, as 0/1 floats (Keras's `apply_mask`, reduction "sum")."""
+    m = jnp.asarray(output_mask).astype(jnp.float32)
+    if sample_weight is None:
+        return m
+    sw = jnp.asarray(sample_weight).astype(jnp.float32)
+    m, sw = losses_lib.squeeze_or_expand_to_same_rank(m, sw)
+    sw = jnp.reshape(sw, sw.shape + (1,) * (m.ndim - sw.ndim)) if sw.ndim < m.ndim else sw
+    return sw * m
 
 
 def _resolve(item, loss, y_shape, y_pred_shape):
