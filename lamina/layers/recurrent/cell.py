@@ -1,13 +1,15 @@
-"""`RecurrentCell`: what SimpleRNNCell, LSTMCell and GRUCell share.
+"""`RecurrentCell`: what SimpleRNNCell, LSTMCell and GRUCell share, and how `RNN` runs any cell.
 
 A cell computes one time step, `call(inputs [batch, features], states) -> (output, new_states)`,
 with Keras's weights: `kernel` [features, gates * units], `recurrent_kernel` [units, gates * units]
-and `bias`, gates side by side in Keras's order. Inside `RNN` a built-in cell runs in two parts,
-so the loop does only the recurrent work:
+and `bias`, gates side by side in Keras's order. Inside `RNN` a cell runs as `LoopParts`: its
+`step`, and for SimpleRNN and LSTM cells its `Linear` form, `gate(x_t @ kernel + bias + h @
+recurrent_kernel, states)`, with which the loop computes the weights' gradients after the loop in
+a few large products instead of small ones at every step (`scan.py`).
 
-* `project(inputs, input_masks)`: the input half of every gate for all steps at once (one large
-  matrix product on the time-major sequence [time, batch, features]);
-* `step(projected_t, states, recurrent_masks)`: the recurrent half, one step.
+The input product stays inside the loop: computing it for all steps first (one large product) is
+slower on XLA's CPU backend, whose elementwise loop bodies read a slice of a stacked array much more
+slowly than a fresh product.
 
 Dropout follows Keras exactly: one mask per call of the RNN for the inputs and one for the
 recurrent state (or one per gate, Keras's `implementation=1`, which `recurrent_dropout > 0`
@@ -16,6 +18,7 @@ rate is positive (in inference too, so the seed advances as in Keras), applied o
 """
 
 import inspect
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,28 +29,52 @@ from lamina.layers.base import Layer
 from lamina.layers.core import _positive_int
 
 
+def _matmul(x, kernel):
+    """`x @ kernel` over the last axis, as one 2-D product (its gradient for the kernel is then one
+    2-D product too, which XLA's CPU backend runs ~2x faster than the product over two axes)."""
+    lead = x.shape[:-1]
+    return jnp.matmul(x.reshape((-1, x.shape[-1])), kernel).reshape(lead + (kernel.shape[-1],))
+
+
 def masked_matmul(x, kernel, masks):
     """`x @ kernel` with dropout `masks` on `x`: None, one mask, or one mask per block of `kernel`'s columns."""
     if masks is None:
-        return jnp.matmul(x, kernel)
+        return _matmul(x, kernel)
     if not isinstance(masks, list):
-        return jnp.matmul(x * masks, kernel)
+        return _matmul(x * masks, kernel)
     blocks = jnp.split(kernel, len(masks), axis=1)
-    return jnp.concatenate([jnp.matmul(x * m, k) for m, k in zip(masks, blocks)], axis=-1)
+    return jnp.concatenate([_matmul(x * m, k) for m, k in zip(masks, blocks)], axis=-1)
+
+
+class Linear(NamedTuple):
+    """A step written as `gate(linear(x_t, input_params) + linear(states[0], recurrent_params), states)`,
+    `linear` linear in both arguments and applied row by row (so it also applies to all steps at once)."""
+
+    linear: Callable
+    input_params: object
+    recurrent_params: object
+    gate: Callable
+
+
+class LoopParts(NamedTuple):
+    """How `RNN` runs a cell over a sequence: `step(x_t, states) -> (output, new_states)`, and its
+    `Linear` form when it has one (see the module docstring)."""
+
+    step: Callable
+    linear: Linear = None
 
 
 class LoopCell:
-    """A cell `RNN` can run in two parts (`loop_parts`): the built-in cells and `StackedRNNCells`."""
+    """A cell `RNN` runs by its `loop_parts`: the built-in cells and `StackedRNNCells`."""
 
     def loop_parts(self, training, batch_size, input_shape):
-        """`(project, step)` for one pass over a sequence: `project` maps the time-major inputs
-        [time, batch, ...] to what `step(x_t, states) -> (output, new_states)` takes per step."""
+        """`LoopParts` for one pass over a sequence of steps shaped `input_shape` (dropout masks drawn now)."""
         raise NotImplementedError
 
 
 def loop_parts(cell, training, batch_size, input_shape):
-    """`(project, step)` for any cell: the two-part form of lamina's cells (unless a subclass replaced
-    `call`), else `project` is the identity and `step` calls the cell, as Keras's RNN does."""
+    """`LoopParts` for any cell: lamina's cells give theirs (unless a subclass replaced `call`); any
+    other cell is called at every step, as Keras's RNN does."""
     if isinstance(cell, LoopCell) and getattr(type(cell).call, "_loop_call", False):
         return cell.loop_parts(training, batch_size, input_shape)
     call = cell if callable(cell) else cell.call
@@ -72,7 +99,7 @@ def loop_parts(cell, training, batch_size, input_shape):
                              f"{treedef.num_leaves} states (its `state_size` is {cell.state_size}).")
         return output, jax.tree_util.tree_unflatten(treedef, leaves)
 
-    return (lambda x: x), step
+    return LoopParts(step)
 
 
 def initial_state_of(cell, batch_size, dtype):
@@ -99,7 +126,7 @@ def _clamped_rate(value):
 class RecurrentCell(Layer, LoopCell):
     """Base of the built-in cells (see the module docstring).
 
-    Subclasses set `gates` and implement `project`, `step` and `_bias_initializer`.
+    Subclasses set `gates` and implement `gate` or `step` (and may change the bias layout and initializer).
     """
 
     gates = 1
@@ -190,18 +217,40 @@ class RecurrentCell(Layer, LoopCell):
 
     # ----- computing ------------------------------------------------------------------------
 
-    def project(self, inputs, input_masks=None):
-        """The input part of every gate, `[..., features] -> [..., gates * units]` (any leading axes)."""
+    def input_params(self, input_masks=None):
+        """What `linear` multiplies the inputs by: (kernel, input bias or None, dropout masks)."""
+        return self.kernel.value, self._input_bias(), input_masks
+
+    def recurrent_params(self, recurrent_masks=None):
+        """What `linear` multiplies the state `h` by: (recurrent kernel, recurrent bias or None, masks)."""
+        return self.recurrent_kernel.value, None, recurrent_masks
+
+    @staticmethod
+    def linear(v, params):
+        """`v @ kernel + bias`, `v` masked: one part of every gate, [..., n] -> [..., gates * units] (any
+        leading axes; linear in `v` and in `params`)."""
+        kernel, bias, masks = params
+        out = masked_matmul(v, kernel, masks)
+        return out if bias is None else out + bias
+
+    def gate(self, z, states):
+        """The elementwise rest of a step: (output, new_states) from the gates' pre-activations
+        `z` [batch, gates * units] and `states`."""
         raise NotImplementedError
 
-    def step(self, projected, states, recurrent_masks=None):
-        """One step from the projected inputs [batch, gates * units] and `states` (a list) -> (output, states)."""
-        raise NotImplementedError
+    def step(self, inputs, states, input_masks=None, recurrent_masks=None):
+        """One step: `inputs` [batch, features], `states` (a list) -> (output, new_states)."""
+        z = self.linear(inputs, self.input_params(input_masks)) + self.linear(states[0],
+                                                                              self.recurrent_params(recurrent_masks))
+        return self.gate(z, states)
 
     def loop_parts(self, training, batch_size, input_shape):
-        """`(project, step)` for one pass of `RNN` over a sequence (dropout masks drawn now)."""
         input_masks, recurrent_masks = self.dropout_masks(batch_size, input_shape, training)
-        return (lambda x: self.project(x, input_masks)), (lambda p, states: self.step(p, states, recurrent_masks))
+        linear = None
+        if type(self).step is RecurrentCell.step:
+            linear = Linear(self.linear, self.input_params(input_masks), self.recurrent_params(recurrent_masks),
+                            self.gate)
+        return LoopParts(lambda x, states: self.step(x, states, input_masks, recurrent_masks), linear)
 
     @loop_call
     def call(self, inputs, states, training=False):
@@ -214,9 +263,9 @@ class RecurrentCell(Layer, LoopCell):
                 input_masks = self._draw(tuple(inputs.shape), self.dropout)
             if self._applies(self.recurrent_dropout):
                 recurrent_masks = self._draw((batch, self.units), self.recurrent_dropout)
-        return self.step(self.project(inputs, input_masks), states, recurrent_masks)
+        return self.step(inputs, states, input_masks, recurrent_masks)
 
-    def _bias_value(self):
+    def _input_bias(self):
         return None if self.bias is None else self.bias.value
 
     # ----- config ---------------------------------------------------------------------------

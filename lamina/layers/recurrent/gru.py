@@ -40,38 +40,32 @@ class GRUCell(RecurrentCell):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _biases(self):
-        """(input bias, recurrent bias or None), or (None, None) without bias."""
+    def _input_bias(self):
         if self.bias is None:
-            return None, None
-        bias = self.bias.value
-        return (bias[0], bias[1]) if self.reset_after else (bias, None)
+            return None
+        return self.bias.value[0] if self.reset_after else self.bias.value
 
-    def project(self, inputs, input_masks=None):
-        x = masked_matmul(inputs, self.kernel.value, input_masks)
-        input_bias, _ = self._biases()
-        return x if input_bias is None else x + input_bias
+    def recurrent_params(self, recurrent_masks=None):
+        bias = self.bias.value[1] if self.bias is not None and self.reset_after else None
+        return self.recurrent_kernel.value, bias, recurrent_masks
 
-    def step(self, projected, states, recurrent_masks=None):
+    def step(self, inputs, states, input_masks=None, recurrent_masks=None):
         h = states[0]
-        u = self.units
-        kernel = self.recurrent_kernel.value
-        _, recurrent_bias = self._biases()
-        x_z, x_r, x_h = jnp.split(projected, 3, axis=-1)
-        per_gate = isinstance(recurrent_masks, list)
-        if self.reset_after:
-            inner = masked_matmul(h, kernel, recurrent_masks)
-            if recurrent_bias is not None:
-                inner = inner + recurrent_bias
-            r_z, r_r, r_h = jnp.split(inner, 3, axis=-1)
-        else:
+        x_z, x_r, x_h = jnp.split(self.linear(inputs, self.input_params(input_masks)), 3, axis=-1)
+        if self.reset_after:  # the candidate's recurrent part is (h @ U_h + b'_h), then reset
+            recurrent = self.linear(h, self.recurrent_params(recurrent_masks))
+            r_z, r_r, r_h = jnp.split(recurrent, 3, axis=-1)
+            z = self.recurrent_activation(x_z + r_z)
+            r = self.recurrent_activation(x_r + r_r)
+            hh = self.activation(x_h + r * r_h)
+        else:  # reset before the product: the candidate multiplies (r * h) @ U_h
+            u = self.units
+            kernel = self.recurrent_kernel.value
+            per_gate = isinstance(recurrent_masks, list)
             r_zr = masked_matmul(h, kernel[:, :2 * u], recurrent_masks[:2] if per_gate else recurrent_masks)
             r_z, r_r = jnp.split(r_zr, 2, axis=-1)
-        z = self.recurrent_activation(x_z + r_z)
-        r = self.recurrent_activation(x_r + r_r)
-        if self.reset_after:
-            hh = self.activation(x_h + r * r_h)
-        else:
+            z = self.recurrent_activation(x_z + r_z)
+            r = self.recurrent_activation(x_r + r_r)
             h_h = h if recurrent_masks is None else h * (recurrent_masks[2] if per_gate else recurrent_masks)
             hh = self.activation(x_h + jnp.matmul(r * h_h, kernel[:, 2 * u:]))
         h = z * h + (1.0 - z) * hh

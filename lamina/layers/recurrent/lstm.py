@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from lamina import activations, initializers
-from lamina.layers.recurrent.cell import RecurrentCell, masked_matmul
+from lamina.layers.recurrent.cell import RecurrentCell
 from lamina.layers.recurrent.rnn import BuiltinRNN
 
 
@@ -49,18 +49,11 @@ class LSTMCell(RecurrentCell):
 
         return unit_forget
 
-    def project(self, inputs, input_masks=None):
-        z = masked_matmul(inputs, self.kernel.value, input_masks)
-        bias = self._bias_value()
-        return z if bias is None else z + bias
-
-    def step(self, projected, states, recurrent_masks=None):
-        h, c = states[0], states[1]
-        z = projected + masked_matmul(h, self.recurrent_kernel.value, recurrent_masks)
+    def gate(self, z, states):
         z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
-        c = f * c + i * self.activation(z_c)
+        c = f * states[1] + i * self.activation(z_c)
         o = self.recurrent_activation(z_o)
         h = o * self.activation(c)
         return h, [h, c]

@@ -2,8 +2,7 @@
 
 Input [batch, timesteps, features...]; output the last step's output [batch, units], or every
 step's [batch, timesteps, units] with `return_sequences`; `return_state` appends the final states.
-The loop is `scan.run` (one `lax.scan`); built-in cells do their input projection for all steps
-before it (see `cell.py`). A `mask` [batch, timesteps] (given, or carried from `Embedding(mask_zero=
+The loop is `scan.run` (one `lax.scan`; see `cell.py` for how cells run in it). A `mask` [batch, timesteps] (given, or carried from `Embedding(mask_zero=
 True)` / `Masking`) skips steps: states carry over and the output repeats (or is zero with
 `zero_output_for_mask`). With `return_sequences` the mask passes on to the next layer.
 
@@ -198,11 +197,11 @@ class RNN(Layer):
             raise ValueError(f"{self._describe()} received sequences with 0 timesteps (shape {_fmt(sequences.shape)}).")
         states = self._initial_states(sequences, initial_state)
         time_mask = self._time_mask(mask, sequences)
-        project, step = loop_parts(self.cell, bool(training), sequences.shape[0], tuple(sequences.shape[2:]))
+        parts = loop_parts(self.cell, bool(training), sequences.shape[0], tuple(sequences.shape[2:]))
         time_major = jnp.swapaxes(sequences, 0, 1)
-        last, outputs, states = scan.run(scan.pure_step(step, self._describe()), project(time_major), states,
-                                         time_mask, self.go_backwards, self.unroll, self.zero_output_for_mask,
-                                         self.return_sequences)
+        last, outputs, states = scan.run(parts, time_major, states, time_mask, self.go_backwards,
+                                         self.unroll, self.zero_output_for_mask, self.return_sequences,
+                                         owner=self._describe())
         if self.stateful:
             for variable, value in zip(self._state_variables(), jax.tree_util.tree_leaves(states)):
                 variable.assign(value)

@@ -1,6 +1,6 @@
 """`SimpleRNNCell` and `SimpleRNN`: `h_t = activation(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)`."""
 
-from lamina.layers.recurrent.cell import RecurrentCell, masked_matmul
+from lamina.layers.recurrent.cell import RecurrentCell
 from lamina.layers.recurrent.rnn import BuiltinRNN
 
 
@@ -15,15 +15,8 @@ class SimpleRNNCell(RecurrentCell):
     gates = 1
     _applies_full_dropout = True  # Keras applies SimpleRNN's masks whenever they exist
 
-    def project(self, inputs, input_masks=None):
-        out = masked_matmul(inputs, self.kernel.value, input_masks)
-        bias = self._bias_value()
-        return out if bias is None else out + bias
-
-    def step(self, projected, states, recurrent_masks=None):
-        h = states[0]
-        out = projected + masked_matmul(h, self.recurrent_kernel.value, recurrent_masks)
-        out = self.activation(out)
+    def gate(self, z, states):
+        out = self.activation(z)
         return out, [out]
 
 

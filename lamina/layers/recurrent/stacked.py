@@ -2,7 +2,7 @@
 
 from lamina.backend import registry
 from lamina.layers.base import Layer
-from lamina.layers.recurrent.cell import LoopCell, initial_state_of, loop_call, loop_parts
+from lamina.layers.recurrent.cell import LoopCell, LoopParts, initial_state_of, loop_call, loop_parts
 
 
 def output_size(cell):
@@ -65,14 +65,12 @@ class StackedRNNCells(Layer, LoopCell):
 
         def step(x_t, states):
             new_states = []
-            for k, ((project, cell_step), cell_states) in enumerate(zip(parts, states)):
-                if k > 0:
-                    x_t = project(x_t)
-                x_t, cell_states = cell_step(x_t, list(cell_states))
+            for part, cell_states in zip(parts, states):
+                x_t, cell_states = part.step(x_t, list(cell_states))
                 new_states.append(list(cell_states))
             return x_t, new_states
 
-        return parts[0][0], step
+        return LoopParts(step)
 
     @loop_call
     def call(self, inputs, states, training=False):
