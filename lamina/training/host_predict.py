@@ -44,17 +44,20 @@ class HostRunner:
             return steps.predict_step(model, state, x)[0]
 
         # The first answer comes from XLA, with the state it returns written back (a layer drawing
-        # random numbers in predict advances its seed; such a model then stays on XLA: NumPy has
-        # no random primitives).
+        # random numbers in predict advances its seed, a stateful RNN carries its states).
         xla = engine.program(("predict_direct",), loops.predict_direct(lambda s, b: steps.predict_step(model, s, b)))
         outputs, new_state = xla(state, x)
+        changes_state = False
         for variable, value in zip(model.non_trainable_variables, new_state.non_trainable_variables):
+            changes_state = changes_state or not np.array_equal(np.asarray(variable._value), np.asarray(value))
             variable._value = value
         self.first_outputs = jax.tree_util.tree_map(np.asarray, outputs)
         self.uids = tuple(v.uid for v in self.variables)
         self.seen_variables = variables_created()
         self.program = None
-        if jax.default_backend() != "cpu":
+        if jax.default_backend() != "cpu" or changes_state:
+            # A predict that changes the model's state (a stateful RNN carrying its states, a seed
+            # advancing) stays on XLA: the NumPy program computes outputs only.
             return
         self._sources = [None] * len(self.variables)
         self._arrays = [None] * len(self.variables)
