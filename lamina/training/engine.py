@@ -184,7 +184,11 @@ class Engine:
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
         trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
-        full = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), x)
+        # A model that declares its batch size (a stateful RNN needs one) is traced with it.
+        declared = getattr(model, "_batch_input_shape", None)
+        rows = declared[0] if declared and isinstance(declared, tuple) and declared[0] else None
+        full = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((rows or np.shape(a)[0],) + np.shape(a)[1:], np.asarray(a).dtype), x)
         spec = jax.eval_shape(
             lambda t, n, xb: model.stateless_call(t, n, xb)[0],
             [v.value for v in trainable], [v.value for v in non_trainable], full)
