@@ -1,4 +1,5 @@
-"""Benchmark data: Pima and Fashion-MNIST from `../shared/datasets`, or small synthetic stand-ins.
+"""Benchmark data: Pima and Fashion-MNIST from `../shared/datasets`, or small synthetic stand-ins; generated
+token sequences for the recurrent workload.
 
 `size="full"` reads the real files (folder: `$LAMINA_BENCH_DATA`, default `<repo>/../shared/datasets`);
 `size="tiny"` makes synthetic arrays of the same shapes per sample, for the smoke test.
@@ -65,3 +66,25 @@ def fashion(size):
     x_train, y_train, x_test, y_test = parts
     scale = lambda a: a.astype(np.float32) / 255.0  # noqa: E731
     return (scale(x_train), y_train.astype(np.int32)), (scale(x_test), y_test.astype(np.int32))
+
+
+def sequences(size, length=100, vocabulary=10_000):
+    """((x_train [n, length] int32, y_train [n] float32), (x_test, y_test)): generated "reviews".
+
+    Token ids follow a Zipf-like law over `vocabulary` (0 is padding); each text has a random length
+    (16..length, zero-padded in front, as `pad_sequences` does) and is positive when it holds more
+    tokens from a "positive" set of 40 ids than from a "negative" one. Full: 12,800 / 2,560 texts;
+    tiny: 256 / 64.
+    """
+    n_train, n_test = (256, 64) if size == "tiny" else (12_800, 2_560)
+    rng = np.random.default_rng(0)
+    n = n_train + n_test
+    ranks = np.arange(1, vocabulary)
+    weights = 1.0 / ranks
+    tokens = rng.choice(ranks, size=(n, length), p=weights / weights.sum()).astype(np.int32)
+    lengths = rng.integers(16, length + 1, size=n)
+    tokens[np.arange(length)[None, :] < (length - lengths)[:, None]] = 0
+    positive, negative = np.arange(20, 60), np.arange(60, 100)
+    score = np.isin(tokens, positive).sum(axis=1) - np.isin(tokens, negative).sum(axis=1)
+    labels = (score > 0).astype(np.float32)
+    return (tokens[:n_train], labels[:n_train]), (tokens[n_train:], labels[n_train:])

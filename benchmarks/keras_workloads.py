@@ -88,6 +88,29 @@ def hands_on(keras, size, seed):
             "samples": len(x_train)}
 
 
+def lstm_text(keras, size, seed, batch_size=64):
+    """Samples/s of one epoch of an Embedding-LSTM(64)-sigmoid text classifier after a warm-up epoch."""
+    (x_train, y_train), (x_test, y_test) = data.sequences(size)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input(shape=(x_train.shape[1],), dtype="int32"),
+        keras.layers.Embedding(10_000, 32),
+        keras.layers.LSTM(64),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    warmup_s = clock() - start
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    epoch_s = clock() - start
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    return {"samples_per_s": len(x_train) / epoch_s, "epoch_s": epoch_s, "warmup_s": warmup_s,
+            "test_accuracy": float(accuracy), "test_loss": float(loss), "samples": len(x_train),
+            "batch_size": batch_size}
+
+
 def predict(keras, size, seed):
     """`predict` latency on one sample (median of 200 calls) and throughput on 10,000 samples."""
     _, (x_test, _) = data.fashion(size)

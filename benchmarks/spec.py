@@ -54,6 +54,11 @@ WORKLOADS = {w.name: w for w in (
              (Metric("epoch_s", "epoch time (with validation)", "s", "lower"),
               Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
               Metric("val_accuracy", "validation accuracy", "", "info"))),
+    Workload("lstm_text", "Embedding(10000, 32)-LSTM(64)-Dense(1) sigmoid, Adam, generated texts of length 100, "
+             "batch 64, 1 epoch after a warm-up epoch", "lstm_text",
+             (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.5),
+              Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
+              Metric("test_accuracy", "test accuracy", "", "info"))),
     Workload("predict", "predict on the 784-784-10 model: 1 sample (median of 200 calls) and 10,000 samples",
              "predict", (Metric("latency_ms", "1-sample predict latency", "ms", "lower", 10.0),
                          Metric("throughput", "10k-sample predict throughput", "samples/s", "higher"))),

@@ -112,6 +112,42 @@ def hands_on(size, seed):
     return {"epoch_s": epoch_s, "warmup_s": warmup_s, "val_accuracy": val_accuracy, "samples": len(x_train)}
 
 
+class _TextLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(10_000, 32)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        self.lstm = nn.LSTM(32, 64, batch_first=True)
+        self.out = nn.Linear(64, 1)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, ids):
+        _, (h, _) = self.lstm(self.embedding(ids))
+        return torch.sigmoid(self.out(h[-1]))[:, 0]
+
+
+def lstm_text(size, seed, batch_size=64):
+    (x_train, y_train), (x_test, y_test) = data.sequences(size)
+    torch.manual_seed(seed)
+    x_train, x_test = torch.from_numpy(x_train).long(), torch.from_numpy(x_test).long()
+    y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
+    model = _TextLSTM()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.BCELoss()
+    start = clock()
+    _train_epoch(model, loss_fn, optimizer, x_train, y_train, batch_size)
+    warmup_s = clock() - start
+    start = clock()
+    _train_epoch(model, loss_fn, optimizer, x_train, y_train, batch_size)
+    epoch_s = clock() - start
+    model.eval()
+    with torch.no_grad():
+        accuracy = float(((model(x_test) > 0.5).float() == y_test).float().mean())
+    return {"samples_per_s": len(x_train) / epoch_s, "epoch_s": epoch_s, "warmup_s": warmup_s,
+            "test_accuracy": accuracy, "samples": len(x_train), "batch_size": batch_size}
+
+
 def predict(size, seed):
     _, (x_test, _) = data.fashion(size)
     x_test = x_test.reshape(len(x_test), -1)

@@ -253,3 +253,34 @@ def test_mask_reaches_a_layer_taking_mask_and_leaves_others_unchanged():
     kept = bn_input[:2]
     np.testing.assert_allclose(out[:2], (kept - kept.mean(0)) / np.sqrt(kept.var(0) + 1e-3), atol=1e-4)
     assert jax.tree_util.tree_leaves(out)
+
+
+@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Maximum", "Minimum", "Average"])
+def test_merge_layers_combine_masks_like_keras(keras, merge):
+    """Two masked sequences merged, then an LSTM: Keras's mask rules (OR for elementwise merges,
+    concatenated masks for Concatenate; masked entries left out of Maximum / Minimum)."""
+    def build(m):
+        a, b = m.Input(shape=(T, 3)), m.Input(shape=(T, 3))
+        merged = getattr(m.layers, merge)()([m.layers.Masking(0.0)(a), m.layers.Masking(0.0)(b)])
+        return m.Model([a, b], m.layers.LSTM(4, return_sequences=True)(merged))
+
+    xa, xb = RNG.normal(size=(2, 4, T, 3)).astype("float32")
+    xa[0, 5:], xb[0, 4:], xa[1, :2], xb[2, 3] = 0.0, 0.0, 0.0, 0.0
+    k_model, l_model = build(keras), build(lamina)
+    l_model.set_weights(k_model.get_weights())
+    np.testing.assert_allclose(l_model([xa, xb]), k_model([xa, xb]), atol=1e-5)
+
+
+def test_lambda_mask_argument(keras):
+    """Lambda drops the mask unless given `mask` (a value or a function of inputs and mask), as in Keras."""
+    def build(m, mask):
+        inp = m.Input(shape=(T,), dtype="int32")
+        h = m.layers.Lambda(lambda x: x * 2.0, mask=mask)(m.layers.Embedding(V, 3, mask_zero=True)(inp))
+        return m.Model(inp, m.layers.GRU(2)(h))
+
+    keep = lambda inputs, mask: mask  # noqa: E731
+    for mask in (None, keep):
+        k_model, l_model = build(keras, mask), build(lamina, mask)
+        l_model.set_weights(k_model.get_weights())
+        np.testing.assert_allclose(l_model(IDS[:5]), k_model(IDS[:5]), atol=1e-5)
+    assert L.Lambda(lambda x: x, mask=keep).get_config()["mask"]["class_name"] == "__lambda__"

@@ -110,10 +110,12 @@ class Lambda(Layer):
             takes `training` or `mask` arguments they are passed on.
         output_shape: optional, kept for Keras compatibility (lamina infers
             the shape by tracing the function).
+        mask: the output mask: a callable `(inputs, mask) -> mask` or a fixed value; None (default)
+            drops the input's mask, as in Keras.
         arguments: dict of extra keyword arguments for `function`.
     """
 
-    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
             raise TypeError(f"Lambda: `function` must be callable, got {function!r} of type {type(function).__name__}.")
@@ -128,6 +130,11 @@ class Lambda(Layer):
             params = {}
         self._pass_training = "training" in params
         self._pass_mask = "mask" in params
+        self.mask = mask
+        self.supports_masking = mask is not None
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
     def call(self, inputs, training=False, mask=None):
         kwargs = dict(self.arguments)
@@ -142,6 +149,8 @@ class Lambda(Layer):
         if self._output_shape is not None:
             out = self._output_shape
             cfg["output_shape"] = _serialize_function(out) if callable(out) else list(out)
+        if self.mask is not None:
+            cfg["mask"] = _serialize_function(self.mask) if callable(self.mask) else self.mask
         cfg["arguments"] = dict(self.arguments)
         return cfg
 
@@ -156,6 +165,8 @@ class Lambda(Layer):
         config = dict(config)
         name = config.get("name", "lambda")
         config["function"] = _deserialize_function(config["function"], name, "function", custom_objects, safe_mode)
+        if isinstance(config.get("mask"), dict):
+            config["mask"] = _deserialize_function(config["mask"], name, "mask", custom_objects, safe_mode)
         out = config.get("output_shape")
         if isinstance(out, dict):
             config["output_shape"] = _deserialize_function(out, name, "output_shape", custom_objects, safe_mode)

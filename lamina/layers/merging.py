@@ -86,6 +86,34 @@ class Merge(Layer):
     def _merge(self, inputs):
         raise NotImplementedError
 
+    def compute_mask(self, inputs, mask=None):
+        """The inputs' masks combined with OR, or None when an input has none (Keras's rule)."""
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        if mask is None or any(m is None for m in masks):
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = jnp.logical_or(out, m)
+        return out
+
+
+def _masked_extreme(op, inputs, masks):
+    """`op` (maximum / minimum) over inputs where masked entries take the other inputs' values (Keras's rule)."""
+    output, output_mask = None, None
+    for x, m in zip(inputs, masks):
+        if m is not None:
+            m = jnp.broadcast_to(jnp.expand_dims(jnp.asarray(m, bool), -1), x.shape)
+        if output is None:
+            output, output_mask = x, m
+            continue
+        if m is not None:
+            x = jnp.where(m, x, output)
+        if output_mask is not None:
+            output = jnp.where(output_mask, output, x)
+        output_mask = jnp.logical_or(output_mask, m) if m is not None and output_mask is not None else None
+        output = op(output, x)
+    return output
+
 
 class Add(Merge):
     """Elementwise sum of the inputs."""
@@ -127,23 +155,27 @@ class Average(Merge):
 
 
 class Maximum(Merge):
-    """Elementwise maximum of the inputs."""
+    """Elementwise maximum of the inputs (with masks, a masked entry does not take part, as in Keras)."""
+
+    _op = staticmethod(jnp.maximum)
+
+    def call(self, inputs, mask=None):
+        if mask is None or all(m is None for m in mask):
+            return super().call(inputs)
+        self._check_shapes(self._input_shapes(inputs))
+        return _masked_extreme(self._op, list(inputs), list(mask))
 
     def _merge(self, inputs):
         out = inputs[0]
         for x in inputs[1:]:
-            out = jnp.maximum(out, x)
+            out = self._op(out, x)
         return out
 
 
-class Minimum(Merge):
-    """Elementwise minimum of the inputs."""
+class Minimum(Maximum):
+    """Elementwise minimum of the inputs (with masks, a masked entry does not take part, as in Keras)."""
 
-    def _merge(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = jnp.minimum(out, x)
-        return out
+    _op = staticmethod(jnp.minimum)
 
 
 class Concatenate(Merge):
@@ -187,6 +219,20 @@ class Concatenate(Merge):
         self._check_shapes(self._input_shapes(inputs))
         dtype = jnp.result_type(*inputs)
         return jnp.concatenate([x.astype(dtype) for x in inputs], axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """The masks concatenated like the inputs (True where an input has none), then any over the last axis."""
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        if mask is None or all(m is None for m in masks):
+            return None
+        full = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                m = jnp.ones(x.shape, bool)
+            elif m.ndim < x.ndim:
+                m = jnp.broadcast_to(jnp.expand_dims(m, -1), x.shape)
+            full.append(jnp.asarray(m, bool))
+        return jnp.any(jnp.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -255,6 +301,10 @@ class Dot(Merge):
         if out.ndim == 1:
             out = out[:, None]
         return out
+
+    def compute_mask(self, inputs, mask=None):
+        """None: a dot product has no steps left to mask (Keras's rule)."""
+        return None
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
