@@ -374,3 +374,25 @@ def test_bad_wrapper_arguments():
         L.TimeDistributed(lambda x: x)
     with pytest.raises(ValueError, match="state_size"):
         L.RNN(L.Dense(2))
+
+
+def test_weight_paths_match_keras_weight_files(keras, tmp_path):
+    """The named walk files recurrent weights where Keras's `.weights.h5` does (cell, cells, forward and
+    backward layers, wrapped layer); carried states and seeds are not weights."""
+    h5py = pytest.importorskip("h5py")
+    from lamina.backend import tracking
+
+    def build(m):
+        inp = m.Input(shape=(5,), dtype="int32")
+        seq, h, _ = m.layers.LSTM(3, return_sequences=True, return_state=True)(m.layers.Embedding(10, 4)(inp))
+        b = m.layers.Bidirectional(m.layers.GRU(2))(seq)
+        r = m.layers.RNN([m.layers.LSTMCell(2), m.layers.SimpleRNNCell(2)])(m.layers.TimeDistributed(
+            m.layers.Dense(2))(seq))
+        return m.Model(inp, [b, h, r])
+
+    build(keras).save_weights(tmp_path / "k.weights.h5")
+    with h5py.File(tmp_path / "k.weights.h5") as f:
+        keras_paths = set()
+        f.visit(lambda name: keras_paths.add(name) if isinstance(f[name], h5py.Dataset) else None)
+    ours = tracking.variables_by_path(build(lamina), follow=lambda o: isinstance(o, L.Layer))
+    assert set(ours) == keras_paths

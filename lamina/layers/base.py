@@ -16,6 +16,12 @@ records a node for the functional API. `layer.stateless_call(trainable_variables
 non_trainable_variables, inputs)` runs the same code as a pure function of the
 variables (see `lamina.backend.scope`). A layer is `Trackable`: its variables and
 sublayers are found by the named walk of `lamina.backend.tracking`.
+
+Masks (Keras's timestep masks, e.g. [batch, steps] from `Embedding(mask_zero=True)`) travel next to
+values: `_call_with_mask` is one call that takes the first input's mask and returns the outputs'
+(`compute_mask`, by default the input mask when `supports_masking`); functional graphs and
+Sequential call layers through it, symbolic tensors carry `_keras_mask`, and a model reports its
+outputs' mask to its caller (`report_output_mask`), so it reaches nested models and the loss.
 """
 
 import functools

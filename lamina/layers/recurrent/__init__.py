@@ -3,7 +3,7 @@
 | module | what |
 |---|---|
 | `scan.py` | the one time loop (`lax.scan`), masks and `go_backwards` |
-| `cell.py` | what the built-in cells share: Keras's weight layout, dropout masks, the two-part step |
+| `cell.py` | what the built-in cells share (Keras's weight layout, dropout masks); how `RNN` steps any cell |
 | `simple_rnn.py`, `lstm.py`, `gru.py` | each cell and its layer (Keras's gate order and configs) |
 | `stacked.py` | `StackedRNNCells` |
 | `rnn.py` | `RNN(cell)`: states, `stateful`, masks; base of the three layers |

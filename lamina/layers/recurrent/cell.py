@@ -2,14 +2,13 @@
 
 A cell computes one time step, `call(inputs [batch, features], states) -> (output, new_states)`,
 with Keras's weights: `kernel` [features, gates * units], `recurrent_kernel` [units, gates * units]
-and `bias`, gates side by side in Keras's order. Inside `RNN` a cell runs as `LoopParts`: its
-`step`, and for SimpleRNN and LSTM cells its `Linear` form, `gate(x_t @ kernel + bias + h @
-recurrent_kernel, states)`, with which the loop computes the weights' gradients after the loop in
-a few large products instead of small ones at every step (`scan.py`).
+and `bias`, gates side by side in Keras's order: `step` computes `gate(x_t @ kernel + bias + h @
+recurrent_kernel, states)` (GRU its own way). Inside `RNN` a cell runs by `loop_step`: its step with
+the pass's dropout masks bound.
 
-The input product stays inside the loop: computing it for all steps first (one large product) is
-slower on XLA's CPU backend, whose elementwise loop bodies read a slice of a stacked array much more
-slowly than a fresh product.
+The input product stays inside the loop: computing it for all steps first (one large product) made
+the loop 2x slower on XLA's CPU backend, whose elementwise loop bodies read a slice of a stacked
+array much more slowly than a fresh product.
 
 Dropout follows Keras exactly: one mask per call of the RNN for the inputs and one for the
 recurrent state (or one per gate, Keras's `implementation=1`, which `recurrent_dropout > 0`
@@ -18,7 +17,6 @@ rate is positive (in inference too, so the seed advances as in Keras), applied o
 """
 
 import inspect
-from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,54 +27,30 @@ from lamina.layers.base import Layer
 from lamina.layers.core import _positive_int
 
 
-def _matmul(x, kernel):
-    """`x @ kernel` over the last axis, as one 2-D product (its gradient for the kernel is then one
-    2-D product too, which XLA's CPU backend runs ~2x faster than the product over two axes)."""
-    lead = x.shape[:-1]
-    return jnp.matmul(x.reshape((-1, x.shape[-1])), kernel).reshape(lead + (kernel.shape[-1],))
-
-
 def masked_matmul(x, kernel, masks):
     """`x @ kernel` with dropout `masks` on `x`: None, one mask, or one mask per block of `kernel`'s columns."""
     if masks is None:
-        return _matmul(x, kernel)
+        return jnp.matmul(x, kernel)
     if not isinstance(masks, list):
-        return _matmul(x * masks, kernel)
+        return jnp.matmul(x * masks, kernel)
     blocks = jnp.split(kernel, len(masks), axis=1)
-    return jnp.concatenate([_matmul(x * m, k) for m, k in zip(masks, blocks)], axis=-1)
-
-
-class Linear(NamedTuple):
-    """A step written as `gate(linear(x_t, input_params) + linear(states[0], recurrent_params), states)`,
-    `linear` linear in both arguments and applied row by row (so it also applies to all steps at once)."""
-
-    linear: Callable
-    input_params: object
-    recurrent_params: object
-    gate: Callable
-
-
-class LoopParts(NamedTuple):
-    """How `RNN` runs a cell over a sequence: `step(x_t, states) -> (output, new_states)`, and its
-    `Linear` form when it has one (see the module docstring)."""
-
-    step: Callable
-    linear: Linear = None
+    return jnp.concatenate([jnp.matmul(x * m, k) for m, k in zip(masks, blocks)], axis=-1)
 
 
 class LoopCell:
-    """A cell `RNN` runs by its `loop_parts`: the built-in cells and `StackedRNNCells`."""
+    """A cell that gives `RNN` its own step function (`loop_step`): the built-in cells and `StackedRNNCells`."""
 
-    def loop_parts(self, training, batch_size, input_shape):
-        """`LoopParts` for one pass over a sequence of steps shaped `input_shape` (dropout masks drawn now)."""
+    def loop_step(self, training, batch_size, input_shape):
+        """`step(x_t, states) -> (output, new_states)` for one pass over a sequence of steps shaped
+        `input_shape` (dropout masks drawn now, once, as Keras does)."""
         raise NotImplementedError
 
 
-def loop_parts(cell, training, batch_size, input_shape):
-    """`LoopParts` for any cell: lamina's cells give theirs (unless a subclass replaced `call`); any
-    other cell is called at every step, as Keras's RNN does."""
+def loop_step(cell, training, batch_size, input_shape):
+    """The step `RNN` runs for any cell: lamina's cells give theirs (unless a subclass replaced
+    `call`); any other cell is called at every step, as Keras's RNN does."""
     if isinstance(cell, LoopCell) and getattr(type(cell).call, "_loop_call", False):
-        return cell.loop_parts(training, batch_size, input_shape)
+        return cell.loop_step(training, batch_size, input_shape)
     call = cell if callable(cell) else cell.call
     kwargs = {}
     if isinstance(cell, Layer):
@@ -99,7 +73,7 @@ def loop_parts(cell, training, batch_size, input_shape):
                              f"{treedef.num_leaves} states (its `state_size` is {cell.state_size}).")
         return output, jax.tree_util.tree_unflatten(treedef, leaves)
 
-    return LoopParts(step)
+    return step
 
 
 def initial_state_of(cell, batch_size, dtype):
@@ -114,7 +88,7 @@ def initial_state_of(cell, batch_size, dtype):
 
 
 def loop_call(call):
-    """Mark a cell's `call` as the one its `loop_parts` reproduce (a subclass replacing it is run as is)."""
+    """Mark a cell's `call` as the one its `loop_step` reproduces (a subclass replacing it is run as is)."""
     call._loop_call = True
     return call
 
@@ -227,8 +201,7 @@ class RecurrentCell(Layer, LoopCell):
 
     @staticmethod
     def linear(v, params):
-        """`v @ kernel + bias`, `v` masked: one part of every gate, [..., n] -> [..., gates * units] (any
-        leading axes; linear in `v` and in `params`)."""
+        """`v @ kernel + bias`, `v` masked: one part of every gate, [batch, n] -> [batch, gates * units]."""
         kernel, bias, masks = params
         out = masked_matmul(v, kernel, masks)
         return out if bias is None else out + bias
@@ -244,13 +217,9 @@ class RecurrentCell(Layer, LoopCell):
                                                                               self.recurrent_params(recurrent_masks))
         return self.gate(z, states)
 
-    def loop_parts(self, training, batch_size, input_shape):
+    def loop_step(self, training, batch_size, input_shape):
         input_masks, recurrent_masks = self.dropout_masks(batch_size, input_shape, training)
-        linear = None
-        if type(self).step is RecurrentCell.step:
-            linear = Linear(self.linear, self.input_params(input_masks), self.recurrent_params(recurrent_masks),
-                            self.gate)
-        return LoopParts(lambda x, states: self.step(x, states, input_masks, recurrent_masks), linear)
+        return lambda x, states: self.step(x, states, input_masks, recurrent_masks)
 
     @loop_call
     def call(self, inputs, states, training=False):

@@ -19,7 +19,7 @@ from lamina.backend import registry
 from lamina.backend.variables import Variable
 from lamina.layers.base import Layer, _fmt
 from lamina.layers.recurrent import scan
-from lamina.layers.recurrent.cell import initial_state_of, loop_parts
+from lamina.layers.recurrent.cell import initial_state_of, loop_step
 from lamina.layers.recurrent.stacked import StackedRNNCells, _check_cell
 
 _FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
@@ -197,9 +197,9 @@ class RNN(Layer):
             raise ValueError(f"{self._describe()} received sequences with 0 timesteps (shape {_fmt(sequences.shape)}).")
         states = self._initial_states(sequences, initial_state)
         time_mask = self._time_mask(mask, sequences)
-        parts = loop_parts(self.cell, bool(training), sequences.shape[0], tuple(sequences.shape[2:]))
+        step = loop_step(self.cell, bool(training), sequences.shape[0], tuple(sequences.shape[2:]))
         time_major = jnp.swapaxes(sequences, 0, 1)
-        last, outputs, states = scan.run(parts, time_major, states, time_mask, self.go_backwards,
+        last, outputs, states = scan.run(step, time_major, states, time_mask, self.go_backwards,
                                          self.unroll, self.zero_output_for_mask, self.return_sequences,
                                          owner=self._describe())
         if self.stateful:

@@ -2,7 +2,7 @@
 
 from lamina.backend import registry
 from lamina.layers.base import Layer
-from lamina.layers.recurrent.cell import LoopCell, LoopParts, initial_state_of, loop_call, loop_parts
+from lamina.layers.recurrent.cell import LoopCell, initial_state_of, loop_call, loop_step
 
 
 def output_size(cell):
@@ -57,20 +57,20 @@ class StackedRNNCells(Layer, LoopCell):
             input_shape = (batch, output_size(cell))
         self.built = True
 
-    def loop_parts(self, training, batch_size, input_shape):
-        parts = []
+    def loop_step(self, training, batch_size, input_shape):
+        steps = []
         for cell in self.cells:
-            parts.append(loop_parts(cell, training, batch_size, input_shape))
+            steps.append(loop_step(cell, training, batch_size, input_shape))
             input_shape = (output_size(cell),)
 
         def step(x_t, states):
             new_states = []
-            for part, cell_states in zip(parts, states):
-                x_t, cell_states = part.step(x_t, list(cell_states))
+            for cell_step, cell_states in zip(steps, states):
+                x_t, cell_states = cell_step(x_t, list(cell_states))
                 new_states.append(list(cell_states))
             return x_t, new_states
 
-        return LoopParts(step)
+        return step
 
     @loop_call
     def call(self, inputs, states, training=False):
