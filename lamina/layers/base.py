@@ -214,6 +214,17 @@ def _marking_built(build):
 _KERAS_ONLY_KEYS = ("quantization_config", "lora_rank", "lora_alpha")
 
 
+def _call_names(layer, name):
+    """Whether `type(layer).call` has a parameter called `name` (not only **kwargs; cached per class)."""
+    key = (type(layer), name, "named")
+    if key not in _signature_cache:
+        try:
+            _signature_cache[key] = name in inspect.signature(layer.call).parameters
+        except (TypeError, ValueError):
+            _signature_cache[key] = False
+    return _signature_cache[key]
+
+
 def _call_accepts_init(cls, name):
     """Whether `cls.__init__` names the parameter `name` explicitly."""
     try:
@@ -591,10 +602,15 @@ class Layer(tracking.Trackable):
             training = current_training()
         if _call_accepts(self, "training"):
             kwargs["training"] = bool(training) if training is not None else False
-        mask = kwargs.pop("mask", None)
-        mask = input_mask if mask is None else jax.tree_util.tree_map(jnp.asarray, mask)
-        if _call_accepts(self, "mask"):
-            kwargs["mask"] = mask
+        given = kwargs.pop("mask", None)
+        if given is not None:  # passed by the caller: to `call` if it takes it (named or **kwargs)
+            mask = jax.tree_util.tree_map(jnp.asarray, given)
+            if _call_accepts(self, "mask"):
+                kwargs["mask"] = mask
+        else:  # carried by the input: to a `call` that names `mask` (Keras's rule)
+            mask = input_mask
+            if _call_names(self, "mask"):
+                kwargs["mask"] = mask
         if current_scope() is None:
             self._eager_losses = []
         with _TrainingContext(bool(training) if training is not None else None), _MaskReport() as report:
