@@ -102,7 +102,8 @@ def run(step, inputs, initial_states, mask=None, go_backwards=False, unroll=Fals
         mask = None if mask is None else jnp.flip(mask, axis=0)
     mask = None if mask is None else mask.astype(jnp.float32)
     unroll = bool(unroll) or 1
-    masked_step = _masked(pure_step(step, owner), zero_output_for_mask)
+    step = pure_step(step, owner)
+    masked_step = _masked(step, zero_output_for_mask)
     first_x = jax.tree_util.tree_map(lambda x: x[0], inputs)
     out_spec = jax.eval_shape(lambda x, s: step(x, s)[0], first_x, initial_states)
 
