@@ -374,3 +374,9 @@ def get(identifier):
         f"activation: expected a name such as 'relu', a callable or a config dict, "
         f"got {identifier!r} of type {type(identifier).__name__}."
     )
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -17,3 +17,9 @@ from lamina.datasets import (
     toy,
 )
 from lamina.datasets._files import DatasetNotFoundError, cache_dir, search_dirs
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -165,6 +165,30 @@ def _call_accepts_init(cls, name):
         return False
 
 
+class DTypePolicy:
+    """A single-dtype policy (`keras.DTypePolicy("float32")`): `name`, `compute_dtype`, `variable_dtype`."""
+
+    def __init__(self, name="float32"):
+        self.name = _policy_dtype(name, "DTypePolicy")
+
+    @property
+    def compute_dtype(self):
+        return self.name
+
+    @property
+    def variable_dtype(self):
+        return self.name
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return isinstance(other, DTypePolicy) and other.name == self.name
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self.name}">'
+
+
 class Layer(tracking.Trackable):
     """Base class of all layers (and of `Model`).
 
@@ -196,7 +220,7 @@ class Layer(tracking.Trackable):
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s): {bad}.")
         self.name = name or naming.auto_name(type(self).__name__)
         self._trainable = bool(trainable)
-        self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.dtype = _policy_dtype(dtype, self.name)
         self.built = False
         self.input_spec = None
         self.supports_masking = False
@@ -333,6 +357,35 @@ class Layer(tracking.Trackable):
         if not self.trainable:
             return self.variables
         return [v for v in self.variables if not v.trainable]
+
+    # ----- dtypes and names, as Keras 3 exposes them --------------------------------------------------
+
+    @property
+    def dtype_policy(self):
+        """The layer's dtype policy; lamina's policies are single dtypes (compute = variable dtype)."""
+        return DTypePolicy(self.dtype)
+
+    @property
+    def compute_dtype(self):
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype
+
+    @property
+    def input_dtype(self):
+        """The dtype float inputs are cast to before `call`."""
+        return self.dtype
+
+    @property
+    def path(self):
+        """The layer's path (its name: lamina has no name scopes)."""
+        return self.name
+
+    @property
+    def metrics_variables(self):
+        return [v for m in self.metrics for v in m.variables]
 
     @property
     def trainable(self):
@@ -585,6 +638,22 @@ class Layer(tracking.Trackable):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _policy_dtype(dtype, layer_name):
+    """The dtype a layer computes and stores in, from a dtype name or a Keras DTypePolicy (name or config).
+
+    Mixed policies ("mixed_float16", "mixed_bfloat16": float16 math on float32 weights) are refused rather
+    than silently run in float32: lamina has no mixed precision.
+    """
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name", dtype.get("name"))
+    elif dtype is not None and not isinstance(dtype, str) and hasattr(dtype, "name") and not hasattr(dtype, "itemsize"):
+        dtype = dtype.name  # a DTypePolicy-like object
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(f"Layer '{layer_name}': the dtype policy {dtype!r} (mixed precision) is not supported by "
+                         "lamina; use a single dtype such as 'float32' or 'bfloat16'.")
+    return config.standardize_dtype(dtype)
 
 
 def _is_layer(obj):

@@ -18,3 +18,9 @@ def model_from_json(json_string, custom_objects=None):
     except RecursionError:
         raise ValueError("model_from_json: the JSON is nested too deeply to be a model config.") from None
     return _registry.deserialize_keras_object(config, None, "layer", custom_objects)
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -10,3 +10,9 @@ from lamina.backend.registry import (
     register_keras_serializable,
     serialize_keras_object,
 )
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -247,6 +247,31 @@ class CompileMetrics(metrics_lib.Metric):
             variable.assign(value)
 
 
+def holds_user_code(compile_loss, compile_metrics):
+    """Whether a compiled loss or metric is the user's code (a function, a Loss or Metric subclass).
+
+    lamina's own steps pad a ragged last batch and pass the padding mask to its losses and metrics; code
+    written for Keras never sees padding there, so a model with user losses or metrics runs on Keras's exact
+    batches instead (see `training.steps`).
+    """
+    objects = list(compile_loss.losses if compile_loss is not None else [])
+    objects += compile_metrics.metrics if compile_metrics is not None else []
+    for obj in objects:
+        if obj is None:
+            continue
+        if not _ours(type(obj)):
+            return True
+        for attr in ("fn", "_fn"):
+            fn = getattr(obj, attr, None)
+            if fn is not None and not _ours(fn):
+                return True
+    return False
+
+
+def _ours(obj):
+    return (getattr(obj, "__module__", None) or "").startswith("lamina.")
+
+
 def _expand_mask(mask, weights):
     weights = jnp.asarray(weights)
     return jnp.reshape(mask, mask.shape + (1,) * (weights.ndim - 1)) if weights.ndim > 1 else mask

@@ -62,7 +62,10 @@ class Setup:
             if self.compile_loss is not None:
                 self.output_layers = model._output_layers(len(self.names))
                 self.fused = compile_utils.fusable_outputs(self.output_layers, self.compile_loss)
-        self.keras_steps = model._engine.keras_steps
+        # Keras-form steps (exact batches) when the model overrides a step piece or holds metrics of its own,
+        # or when a compiled loss or metric is user code (which never sees padding rows in Keras).
+        self.keras_steps = model._engine.keras_steps or compile_utils.holds_user_code(self.compile_loss,
+                                                                                      self.compile_metrics)
         self.metrics = list(model.metrics)
         self.sizes = [len(m.variables) for m in self.metrics]
         self.output_loss_index = {id(m): i for i, m in enumerate(self.compile_loss.metrics if self.compile_loss else [])}
@@ -203,7 +206,7 @@ class Engine:
 
     def _require_loss(self, what):
         setup = self.setup
-        if setup.compile_loss is None and not setup.keras_steps:
+        if setup.compile_loss is None and not self.keras_steps:
             raise ValueError(
                 f"{what}: the model was compiled without a loss, so there is nothing to train or measure. "
                 "Pass one to compile (e.g. `loss='mse'`), or override `train_step` / `compute_loss`."
