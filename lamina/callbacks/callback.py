@@ -56,5 +56,7 @@ class Callback:
     def on_batch_end(self, batch, logs=None): pass
 
     def wants_every_batch(self, kind="train"):
-        """True when this callback overrides a batch-level hook of `kind` ("train", "test", "predict")."""
-        return any(getattr(type(self), hook) is not getattr(Callback, hook) for hook in _HOOKS[kind])
+        """True when this callback overrides a batch-level hook of `kind` ("train", "test", "predict"),
+        in its class or on the instance (a LambdaCallback's functions)."""
+        return any(hook in vars(self) or getattr(type(self), hook) is not getattr(Callback, hook)
+                   for hook in _HOOKS[kind])

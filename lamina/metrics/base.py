@@ -49,6 +49,8 @@ class Metric(tracking.Trackable):
 
     _tracking_kind = "metric"
     _untracked = frozenset({"_variables", "_added"})
+    #: "up" or "down": which way is better, for monitor callbacks in mode="auto" (None: unknown), as in Keras.
+    _direction = None
 
     def __init__(self, name=None, dtype=None):
         self.name = name or naming.auto_name(type(self).__name__)
@@ -289,6 +291,8 @@ def _fn_name(fn):
 
 class MeanMetricWrapper(Mean):
     """Mean of `fn(y_true, y_pred, **kwargs) -> [b, ...]` over all samples seen."""
+
+    _direction = "down"
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         if not callable(fn):

@@ -182,7 +182,9 @@ class CompileMetrics(metrics_lib.Metric):
                     loss = compile_loss.losses[i] if compile_loss is not None else None
                     metric = _resolve(item, loss, y_shapes[i], y_pred_shapes[i])
                     metric.build(y_shapes[i], y_pred_shapes[i])
-                    base = item if isinstance(item, str) else metric.name  # Keras logs a string as given
+                    if isinstance(item, str):  # Keras names (and logs) a metric given as a string by that string
+                        metric.name = item
+                    base = metric.name
                     prefix = f"{self.names[i]}_" if multi else ""
                     name = prefix + base
                     if weighted and name in names:
