@@ -448,8 +448,9 @@ class Engine:
     def _chunk_size(self, steps, batch_size, verbose, cbs):
         if self.model.steps_per_execution:
             return min(self.model.steps_per_execution, steps or self.model.steps_per_execution)
-        if cbs.wants_every_batch("train"):
-            return 1
+        interval = cbs.batch_interval("train")
+        if interval:  # batch hooks every `interval` steps: one compiled call per interval
+            return min(interval, steps) if steps else interval
         if verbose != 1 or not steps:
             return steps or 16
         flops_per_step = 6 * max(self.model.count_params(), 1) * batch_size
@@ -458,7 +459,7 @@ class Engine:
     def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False):
         """Run one pass over `chunks` (from a data source); batch hooks fire between chunks."""
         begin, end = f"on_{kind}_batch_begin", f"on_{kind}_batch_end"
-        per_batch = cbs is not None and cbs.wants_every_batch(kind)
+        per_batch = cbs is not None and cbs.batch_interval(kind) is not None
         logs, done = None, 0
         for chunk in chunks:
             if per_batch:
@@ -497,8 +498,9 @@ class Engine:
             data.batch_size = batch_size
             data.max_steps = steps
         chunk = data.steps or 16
-        if cbs is not None and cbs.wants_every_batch("test"):
-            chunk = 1
+        interval = cbs.batch_interval("test") if cbs is not None else None
+        if interval:
+            chunk = min(interval, chunk)
         model.stop_evaluating = False
         if cbs is not None:
             cbs.on_test_begin()
@@ -572,7 +574,7 @@ class Engine:
         batch_size = min(batch_size, n)
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
-        wants_batches = cbs.wants_every_batch("predict")
+        wants_batches = cbs.batch_interval("predict") is not None
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
                 and not self.keras_steps and not cbs.user_callbacks):
             out = host_predict.predict(self, x)
