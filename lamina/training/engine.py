@@ -477,8 +477,8 @@ class Engine:
                 getattr(cbs, end)(chunk.last, _pythonify(logs))
                 if sync.changed():
                     state = sync.read(type(state))
-            if cbs is not None and cbs.progbar is not None and kind == "train":
-                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps)
+            if cbs is not None and cbs.progbar is not None:
+                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps, kind=kind)
             if kind == "train" and self.model.stop_training:  # set by a batch hook: end the epoch now
                 break
             if kind == "test" and self.model.stop_evaluating:
@@ -595,6 +595,9 @@ class Engine:
                     outputs.append(out)
                     sync.write(state)
                     cbs.on_predict_batch_end(start // batch_size, {"outputs": out})
+                    if cbs.progbar is not None:
+                        cbs.progbar.update_chunk(start // batch_size + 1, None, math.ceil(n / batch_size),
+                                                 kind="predict")
                     if sync.changed():
                         state = sync.read(PredictState)
                     if model.stop_predicting:
@@ -616,6 +619,9 @@ class Engine:
                 out = jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p])[:n], *parts)
                 sync.write(state)
                 cbs.on_predict_batch_end(n_steps - 1, {"outputs": out})
+                if cbs.progbar is not None:
+                    steps_total = n_steps + (1 if exact and rest else 0)
+                    cbs.progbar.update_chunk(steps_total, None, steps_total, kind="predict")
             cbs.on_predict_end()
         return jax.tree_util.tree_map(np.asarray, out)
 
@@ -628,6 +634,8 @@ class Engine:
                                callbacks=None)
             outs.append(out)
             cbs.on_predict_batch_end(i, {"outputs": out})
+            if cbs.progbar is not None:
+                cbs.progbar.update_chunk(i + 1, None, data.steps, kind="predict")
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the data produced no batches.")
