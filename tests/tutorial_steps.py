@@ -606,7 +606,6 @@ GUIDE = [guide_compile_fit_evaluate, guide_custom_losses, guide_custom_metric, g
 PENDING = {
     "homl_save_and_restore": "saving (`model.save`, `load_model`) is issue 12",
     "homl_checkpoint_and_early_stopping": "ModelCheckpoint and EarlyStopping are issue 13",
-    "homl_tensorboard": "TensorBoard is issue 13",
     "dlwp_builtin_callbacks": "EarlyStopping, ModelCheckpoint and load_model are issues 12 and 13",
     "guide_custom_losses": "`keras.ops` is part of issue 10 (in progress)",
     "guide_custom_metric": "`keras.ops` is part of issue 10 (in progress)",

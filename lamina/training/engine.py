@@ -420,10 +420,12 @@ class Engine:
                 kept = [s for s, _ in finished if s is not None]
                 sync.write(kept[-1] if kept else done)
                 self._record_quiet_epochs(cbs, initial_epoch, finished)
+                _finalize_variables(model, epochs)
                 raise
             if quiet:
                 sync.write(state)
                 epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
+            _finalize_variables(model, epochs)
             cbs.on_train_end(epoch_logs)
         return history
 
@@ -504,6 +506,8 @@ class Engine:
         model.stop_evaluating = False
         if cbs is not None:
             cbs.on_test_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): evaluate those
+                state = self._fresh(sync.read(EvalState))
         state, logs = self._run_epoch("test", data.chunks(self._runner("test"), chunk), state, sync, cbs)
         sync.write(state)
         logs = self._epoch_logs(logs)
@@ -587,6 +591,8 @@ class Engine:
         outputs = []
         with jax.disable_jit(not model.jit_compile):
             cbs.on_predict_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): predict with those
+                state = sync.read(PredictState)
             if n <= batch_size or wants_batches:
                 for start in range(0, n, batch_size):
                     cbs.on_predict_batch_begin(start // batch_size)
@@ -676,6 +682,13 @@ class Engine:
 
     def _batch_result(self, logs, return_dict):
         return logs if return_dict else self._in_metrics_order(logs)
+
+
+def _finalize_variables(model, epochs):
+    """Keras ends every fit with `optimizer.finalize_variable_values` (with `use_ema`: the averages become
+    the weights)."""
+    if epochs > 0 and model.optimizer is not None and hasattr(model.optimizer, "finalize_variable_values"):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
 
 
 def _queue_epoch(pending, state, logs):
