@@ -385,15 +385,20 @@ class Engine:
         done = state  # the state after the last finished epoch (kept if the run is interrupted)
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
+            initial_epoch, initial_step = _resume_point(model, initial_epoch)
+            if sync.changed():
+                state = sync.read(TrainState)
             try:
                 for epoch in range(initial_epoch, epochs):
                     if not quiet:
                         cbs.on_epoch_begin(epoch)
                         if sync.changed():
                             state = sync.read(TrainState)
-                    state = self._fresh(state)
+                    skip = initial_step if epoch == initial_epoch else 0
+                    if not skip:  # a resumed epoch keeps the metric states of its steps already done
+                        state = self._fresh(state)
                     epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
+                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
                     if quiet:
                         _queue_epoch(pending, state, logs)
                         continue
@@ -458,12 +463,21 @@ class Engine:
         flops_per_step = 6 * max(self.model.count_params(), 1) * batch_size
         return int(min(max(2.5e9 // flops_per_step, 1), steps))
 
-    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False):
-        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks."""
+    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False, skip=0):
+        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks. The first `skip`
+        steps are passed over (a resumed epoch; their data is still drawn from a stream)."""
         begin, end = f"on_{kind}_batch_begin", f"on_{kind}_batch_end"
         per_batch = cbs is not None and cbs.batch_interval(kind) is not None
         logs, done = None, 0
         for chunk in chunks:
+            if chunk.last < skip:
+                done = chunk.last + 1
+                continue
+            if chunk.first < skip:
+                raise ValueError(
+                    f"fit: cannot resume at step {skip} of the epoch: this run's compiled chunk holds steps "
+                    f"{chunk.first}..{chunk.last}. Resume with the callbacks and `steps_per_execution` of the run "
+                    "that made the backup.")
             if per_batch:
                 getattr(cbs, begin)(chunk.first)
                 if sync.changed():
@@ -487,6 +501,9 @@ class Engine:
                 break
         if done == 0:
             raise ValueError(f"The {'training' if kind == 'train' else 'evaluation'} data produced no batches.")
+        if logs is None:  # every step was done before the resume: the logs are the restored metrics'
+            sync.write(state)
+            logs = self.model.get_metrics_result()
         return state, logs
 
     # ----- evaluate ----------------------------------------------------------------------------------
@@ -682,6 +699,15 @@ class Engine:
 
     def _batch_result(self, logs, return_dict):
         return logs if return_dict else self._in_metrics_order(logs)
+
+
+def _resume_point(model, initial_epoch):
+    """(epoch, step) where this fit starts: a callback (BackupAndRestore) may have set the model's
+    `_initial_epoch` and `_initial_step` in on_train_begin; they hold for this fit only."""
+    epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
+    step = model._initial_step
+    model._initial_epoch, model._initial_step = None, 0
+    return epoch, step
 
 
 def _finalize_variables(model, epochs):

@@ -73,6 +73,10 @@ class Trainer:
         self._jit_compile = True
         self.steps_per_execution = None
         self._engine_instance = None
+        # Where a `fit` resumes, set by a callback's on_train_begin (BackupAndRestore): the epoch (Keras's
+        # attribute) and the steps of that epoch already done, whose metric states the callback restored.
+        self._initial_epoch = None
+        self._initial_step = 0
 
     @property
     def _engine(self):
