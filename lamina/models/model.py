@@ -190,13 +190,24 @@ class Model(Trainer, Layer):
         """`{"input_shape": ...}` for a model built from an input shape (Sequential and subclassed models)."""
         found = super().get_build_config()
         if found is None and self._graph is None and self.built and self._batch_input_shape is not None:
-            return {"input_shape": [None if d is None else int(d) for d in self._batch_input_shape]}
-        return found
+            found = {"input_shape": list(self._batch_input_shape)}
+        if found is None:
+            return None
+
+        def any_batch(shape):  # the batch size the model was first called with is not part of the model
+            if isinstance(shape, dict):
+                return {k: any_batch(v) for k, v in shape.items()}
+            if shape and all(d is None or isinstance(d, int) for d in shape):
+                return [None] + [None if d is None else int(d) for d in shape[1:]]
+            return [any_batch(s) for s in shape] if isinstance(shape, list) else shape
+
+        return {"input_shape": any_batch(found["input_shape"])}
 
     def get_config(self):
         if self._graph is not None and _takes_inputs_outputs(type(self)):
             return graph_lib.graph_config(self, self._graph)
-        if type(self).__init__ is not Model.__init__:
+        overridden = type(self).get_config is not Model.get_config  # a subclass's get_config calling super()
+        if type(self).__init__ is not Model.__init__ and not overridden:
             raise NotImplementedError(
                 f"Model '{self.name}' ({type(self).__name__}) is subclassed: define `get_config` (and "
                 "`from_config` if needed) returning its constructor arguments to serialize or clone it."

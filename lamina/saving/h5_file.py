@@ -93,6 +93,9 @@ def write(model, path, include_optimizer=True):
     import h5py
 
     config = {"class_name": type(model).__name__, "config": model.get_config()}
+    build_config = model.get_build_config()
+    if build_config is not None:  # lamina's addition (Keras ignores it): subclassed models load built
+        config["build_config"] = build_config
     attrs = {"backend": _backend_name(), "keras_version": model_config.KERAS_VERSION,
              "lamina_version": model_config.lamina_version(), "model_config": model_config.to_json(config)}
     if include_optimizer and getattr(model, "compiled", False) and model.optimizer is not None:
@@ -244,8 +247,8 @@ def read_model(path, custom_objects=None, compile=True, safe_mode=True):
         try:
             model = model_config.model_from_config(config, custom_objects, safe_mode)
             if training is not None:
-                n_outputs = len(model.outputs) if model.outputs else 1
-                compile_config = legacy_config.compile_config_from_training_config(training, n_outputs)
+                names = list(getattr(model, "output_names", None) or ["output"])
+                compile_config = legacy_config.compile_config_from_training_config(training, names)
                 with registry.custom_object_scope(custom_objects or {}):
                     model.compile_from_config(compile_config)
         except ValueError as error:

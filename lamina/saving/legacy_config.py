@@ -10,7 +10,8 @@ Keras 3 configs pass through unchanged. What changes:
   `{"class_name": "function", ...}`;
 * the `training_config` of a `.h5` file becomes `compile` arguments: the optimizer's
   `Custom>Adam` is `Adam` and Keras-2-only keys are dropped, losses' `reduction="auto"`
-  is `"sum_over_batch_size"`, per-output metric lists of a one-output model are flattened,
+  is `"sum_over_batch_size"`, per-output metric lists of a one-output model are flattened and
+  metric names tf.keras prefixed with their output's name ("main_mae") lose the prefix,
   and `steps_per_execution=1` (Keras's default, written into every file) becomes lamina's "auto".
 """
 
@@ -121,21 +122,33 @@ def _loss(spec):
     return spec
 
 
-def _metrics(spec, n_outputs):
-    if n_outputs == 1 and isinstance(spec, list) and len(spec) == 1 and isinstance(spec[0], list):
+def _unprefixed(metric, output):
+    """tf.keras 2 saved a metric of output "main" as "main_mae"; compiled again it must be "mae"."""
+    if isinstance(metric, dict) and isinstance(metric.get("config"), dict):
+        name = metric["config"].get("name")
+        if isinstance(name, str) and name.startswith(f"{output}_"):
+            return {**metric, "config": {**metric["config"], "name": name[len(output) + 1:]}}
+    return metric
+
+
+def _metrics(spec, output_names):
+    if not isinstance(spec, list) or len(spec) != len(output_names) or not all(isinstance(s, list) for s in spec):
+        return spec
+    if len(output_names) == 1:
         return spec[0]  # tf.keras 2 writes one list per output
-    return spec
+    return [[_unprefixed(m, output) for m in metrics] for metrics, output in zip(spec, output_names)]
 
 
-def compile_config_from_training_config(training_config, n_outputs):
-    """`compile` keyword arguments from a `.h5` file's `training_config` (Keras 2 or 3)."""
+def compile_config_from_training_config(training_config, output_names):
+    """`compile` keyword arguments from a `.h5` file's `training_config` (Keras 2 or 3), for a model with
+    these outputs."""
     if not isinstance(training_config, dict):
         raise ValueError(f"training_config should be a dict, got {type(training_config).__name__}.")
     config = {
         "optimizer": _optimizer(training_config.get("optimizer_config")),
         "loss": _loss(training_config.get("loss")),
-        "metrics": _metrics(training_config.get("metrics"), n_outputs),
-        "weighted_metrics": _metrics(training_config.get("weighted_metrics"), n_outputs),
+        "metrics": _metrics(training_config.get("metrics"), output_names),
+        "weighted_metrics": _metrics(training_config.get("weighted_metrics"), output_names),
         "loss_weights": training_config.get("loss_weights"),
     }
     for key in ("run_eagerly", "jit_compile", "steps_per_execution"):

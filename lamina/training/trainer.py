@@ -191,6 +191,8 @@ class Trainer:
                           stacklevel=2)
         config = {k: v for k, v in config.items() if k in accepted}
         config["optimizer"] = optimizers_lib.get(config.get("optimizer") or "rmsprop")
+        for key, kind in (("loss", "loss"), ("metrics", "metric"), ("weighted_metrics", "metric")):
+            config[key] = _objects_now(config.get(key), kind)
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
@@ -360,6 +362,30 @@ class Trainer:
         cls = type(self)
         return any(getattr(cls, name) is not getattr(Trainer, name) for name in STEP_METHODS) or bool(
             self._tracked_metrics())
+
+
+def _objects_now(spec, kind):
+    """Config dicts and names of user objects in a saved compile config, turned into objects now: losses
+    and metrics are otherwise resolved at the first batch, after a loader's `custom_objects` scope ended.
+    Names of built-ins stay names (Keras logs them under those names)."""
+    from lamina.backend import registry
+
+    if isinstance(spec, (list, tuple)):
+        return [_objects_now(s, kind) for s in spec]
+    if isinstance(spec, dict) and not {"class_name", "config"} <= set(spec):
+        return {k: _objects_now(v, kind) for k, v in spec.items()}
+    if isinstance(spec, dict):
+        if kind == "loss":
+            from lamina import losses
+
+            return losses.get(spec)
+        from lamina import metrics
+
+        return metrics.get(spec)
+    if isinstance(spec, str) and spec not in registry.builtins(kind):
+        found = registry.get_registered_object(spec)
+        return spec if found is None else found
+    return spec
 
 
 def _current(scope, variable):
