@@ -3,14 +3,13 @@ structure, custom objects, JSON, and config round trips of every serializable bu
 
 import inspect
 import json
-import warnings
 
 import h5py
 import numpy as np
 import pytest
 
 import lamina
-from lamina.backend import registry
+from lamina.backend import registry, tracking
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(48, 4)).astype("float32")
@@ -125,6 +124,22 @@ def test_resumed_training_follows_the_uninterrupted_loss_curve(how, tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+def test_load_weights_into_a_model_that_kept_training_rewinds_it(tmp_path):
+    """The engine's cached state on the device gives way to loaded weights and optimizer state."""
+    model = sequential()
+    model.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    model.save_weights(tmp_path / "at2.weights.h5")
+    twin = sequential()
+    twin.set_weights(model.get_weights())
+    twin.load_weights(tmp_path / "at2.weights.h5")
+    expected = twin.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    model.fit(X, Y, epochs=3, batch_size=8, shuffle=False, verbose=0)  # moves on
+    model.load_weights(tmp_path / "at2.weights.h5")  # and back
+    assert int(model.optimizer.iterations) == 12
+    again = model.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(again, expected, rtol=1e-6)
+
+
 def test_save_options_and_errors(tmp_path):
     model = sequential()
     model.save(tmp_path / "m.keras")
@@ -169,6 +184,9 @@ def test_weights_file_is_keras_layout_and_loads_by_structure(tmp_path):
         assert f["layers/batch_normalization/vars/3"].shape == (8,)
         assert f["optimizer/vars"].attrs["name"] == model.optimizer.name
         assert len(f["optimizer/vars"]) == len(model.optimizer.variables)
+        datasets = set()
+        f.visititems(lambda name, obj: datasets.add(name) if isinstance(obj, h5py.Dataset) else None)
+    assert datasets == set(tracking.variables_by_path(model))  # the named walk's paths, nothing else
     other = sequential()  # other layer names (dense_2, ...): matched by structure, not names
     other.load_weights(path)
     np.testing.assert_allclose(other.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
@@ -331,3 +349,33 @@ def test_every_builtin_config_survives_json_and_the_registry(kind):
         again = registry.deserialize_keras_object(stored, None, kind)
         assert type(again) is cls, cls.__name__
         assert json.loads(json.dumps(again.get_config())) == json.loads(json.dumps(config)), cls.__name__
+
+
+# ----- optimizer layouts ------------------------------------------------------------------------------
+
+
+def test_optimizer_state_layouts_of_keras3_and_tf_keras2():
+    from lamina.saving import optimizer_state
+
+    model = sequential()
+    model.fit(X, Y, epochs=1, verbose=0)
+    opt = model.optimizer
+    shapes = [v.shape for v in opt.variables]
+    assert optimizer_state.match(opt, shapes) == list(zip(opt.variables, range(len(shapes))))  # Keras 3 / lamina
+    assert optimizer_state.match(opt, shapes[:2]) == list(zip(opt.variables[:2], range(2)))  # saved unbuilt
+    without_lr = [shapes[0]] + shapes[2:]  # tf.keras 2: no learning-rate variable
+    assert [i for _, i in optimizer_state.match(opt, without_lr)] == [0] + list(range(1, len(without_lr)))
+    # tf.keras 2's legacy optimizers group the slots by kind ("Adam/<param>/m:0" for all, then "v"): by name.
+    params = [v.path for v in model.trainable_variables]
+    names = ["iter"] + [f"Adam/{p}/m:0" for p in params] + [f"Adam/{p}/v:0" for p in params]
+    legacy_shapes = [()] + [v.shape for v in model.trainable_variables] * 2
+    pairs = optimizer_state.match(opt, legacy_shapes, names)
+    by_variable = {v.name: names[i] for v, i in pairs}
+    assert by_variable[f"{params[0].replace('/', '_')}_velocity"] == f"Adam/{params[0]}/v:0"
+    assert by_variable["iteration"] == "iter"
+    with pytest.raises(ValueError, match="has 14 variables for this model, but the file holds 5"):
+        optimizer_state.match(opt, shapes[:5])
+    wrong = list(shapes)
+    wrong[3] = (7,)
+    with pytest.raises(ValueError, match=r"has shape \(4, 8\), but the saved value 3 has shape \(7,\)"):
+        optimizer_state.match(opt, wrong)

@@ -230,7 +230,7 @@ def _json_attr(reader, name):
 
 
 def open_reader(path):
-    return hdf5.Reader(hdf5.open_file(path), str(path), os.path.getsize(path))
+    return hdf5.Reader(hdf5.open_file(path, str(path)), str(path), os.path.getsize(path))
 
 
 def read_model(path, custom_objects=None, compile=True, safe_mode=True):
@@ -274,7 +274,7 @@ def read_weights(model, path, by_name=False, skip_mismatch=False):
         group = reader.file
         if "layer_names" not in reader.file.attrs and reader.group("model_weights") is not None:
             group = reader.group("model_weights")
-        if "layer_names" not in group.attrs and not any(f"layer_names{i}" in group.attrs for i in range(1)):
+        if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
             raise FileError(f"'{path}' is an HDF5 file without Keras weights ('layer_names' is missing).")
         plan_model_weights(reader, group, model, by_name=by_name, skip_mismatch=skip_mismatch).apply()
     finally:

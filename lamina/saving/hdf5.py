@@ -15,7 +15,10 @@ Callers compare a dataset's shape with the variable it is meant for *before* rea
 dataset of the wrong size is never read at all.
 """
 
+import io
 import math
+import mmap
+import os
 
 import h5py
 import numpy as np
@@ -31,12 +34,53 @@ MAX_TEXT_BYTES = 64 << 20
 _NUMBER_KINDS = "biuf"
 
 
-def open_file(path_or_buffer):
-    """An `h5py.File` opened read-only, without file locking (reading never needs it)."""
+def open_file(path_or_bytes, source):
+    """An `h5py.File` of a path or of bytes in memory, opened read-only (without file locking, which
+    reading never needs), after `check_global_heaps`."""
+    if isinstance(path_or_bytes, bytes):
+        check_global_heaps(path_or_bytes, source)
+        path_or_buffer = io.BytesIO(path_or_bytes)
+    else:
+        path_or_buffer = path_or_bytes
+        with open(path_or_bytes, "rb") as f:
+            if os.fstat(f.fileno()).st_size:
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    check_global_heaps(view, source)
     try:
         return h5py.File(path_or_buffer, "r", locking=False)
     except TypeError:  # h5py < 3.5 has no `locking`
         return h5py.File(path_or_buffer, "r")
+
+
+_HEAP_HEADER = 16  # "GCOL", version, 3 reserved bytes, collection size (8 bytes)
+_OBJECT_HEADER = 16  # index (2), reference count (2), reserved (4), object size (8)
+
+
+def check_global_heaps(view, source):
+    """Refuse a file whose global heap collections (where HDF5 keeps variable-length strings such as
+    `model_config`) would send the HDF5 library into an endless loop.
+
+    HDF5 walks a collection object by object, stepping by each object's recorded size; a damaged
+    free-space entry of size 0 makes it step by nothing, forever (found by fuzzing). This walks every
+    collection the way HDF5 will, before HDF5 does, and refuses any step that would not advance by at
+    least one object header. Only 8-byte lengths (what h5py and Keras write) are understood; anything else
+    is left to HDF5, which reports it as an error.
+    """
+    size = len(view)
+    pos = view.find(b"GCOL")
+    while pos != -1:
+        if pos + _HEAP_HEADER <= size and view[pos + 4] == 1:
+            end = min(size, pos + int.from_bytes(view[pos + 8:pos + 16], "little"))
+            at = pos + _HEAP_HEADER
+            while at + _OBJECT_HEADER <= end:
+                index = int.from_bytes(view[at:at + 2], "little")
+                length = int.from_bytes(view[at + 8:at + 16], "little")
+                step = _OBJECT_HEADER + -(-length // 8) * 8 if index else length
+                if step < _OBJECT_HEADER:
+                    raise FileError(f"'{source}': the global heap at byte {pos} is damaged (an entry of {length} "
+                                    f"bytes at byte {at}); HDF5 cannot read it.")
+                at += step
+        pos = view.find(b"GCOL", pos + 4)
 
 
 class Reader:

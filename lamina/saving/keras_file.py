@@ -8,7 +8,6 @@ declares far more bytes than the archive stores for it (a zip bomb) is refused b
 is decompressed.
 """
 
-import io
 import json
 import os
 import tempfile
@@ -102,7 +101,8 @@ class Archive:
             detail = f" (it has {other[0]}, which lamina does not read)" if other else ""
             raise FileError(f"'{self.path}' has no {WEIGHTS}{detail}.")
         data = self.read_bytes(WEIGHTS)
-        return hdf5.Reader(hdf5.open_file(io.BytesIO(data)), f"{self.path}/{WEIGHTS}", len(data))
+        source = f"{self.path}/{WEIGHTS}"
+        return hdf5.Reader(hdf5.open_file(data, source), source, len(data))
 
 
 def read_model(path, custom_objects=None, compile=True, safe_mode=True):
@@ -116,8 +116,12 @@ def read_model(path, custom_objects=None, compile=True, safe_mode=True):
         except ValueError as error:
             raise FileError(f"Cannot load a model from '{path}': {error}") from error
         reader = archive.weights_reader()
+        # Keras 3 drops the optimizer from a model's compile config when it saves it to .h5, so a .keras
+        # saved afterwards compiles with the default optimizer: then the saved state is skipped with a
+        # warning (as Keras does) instead of refusing the file.
+        strict = bool(compile_config) and "optimizer" in compile_config
         try:
-            weights_file.plan_load(reader, model, strict_optimizer=True).apply()
+            weights_file.plan_load(reader, model, strict_optimizer=strict).apply()
         finally:
             reader.file.close()
     finally:

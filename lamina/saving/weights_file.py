@@ -165,11 +165,9 @@ def plan_load(reader, model, skip_mismatch=False, strict_optimizer=True):
     """
     plan = Plan()
     consumed = set()
-    optimizer_paths = []
     for path, obj in tracking.walk(model):
         gpath = vars_path(path)
         if isinstance(obj, Optimizer):
-            optimizer_paths.append(gpath + "/")
             _plan_optimizer(reader, model, obj, path, plan, strict_optimizer)
             continue
         if _overrides(obj, "load_own_variables"):
@@ -185,9 +183,9 @@ def plan_load(reader, model, skip_mismatch=False, strict_optimizer=True):
         if values is not None:
             plan.assignments += list(zip(variables, values))
         consumed.update(f"{gpath}/{i}" for i in range(len(variables)))
+    # The optimizer's arrays are checked by `_plan_optimizer`, or ignored when the model has no optimizer.
     extra = [p for p in _all_datasets(reader.file)
-             if p not in consumed and not _ignorable(p) and not p.startswith("optimizer/")
-             and not any(p.startswith(o) for o in optimizer_paths)]
+             if p not in consumed and not _ignorable(p) and not p.startswith("optimizer/")]
     if extra and not skip_mismatch:
         more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
         raise reader.error(
