@@ -28,7 +28,7 @@ def sequential(lib):
 
 
 def functional(lib):
-    """Two inputs, two outputs, BatchNormalization and Dropout, losses "mse" (the string Keras's .h5 loader fails on)."""
+    """Two inputs, two outputs, BatchNormalization and Dropout; losses "mse" (which Keras's .h5 loader fails on)."""
     wide, deep = lib.Input((5,), name="wide_input"), lib.Input((6,), name="deep_input")
     h = lib.layers.Dense(16, activation="relu")(deep)
     h = lib.layers.BatchNormalization()(h)

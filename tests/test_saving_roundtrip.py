@@ -379,3 +379,14 @@ def test_optimizer_state_layouts_of_keras3_and_tf_keras2():
     wrong[3] = (7,)
     with pytest.raises(ValueError, match=r"has shape \(4, 8\), but the saved value 3 has shape \(7,\)"):
         optimizer_state.match(opt, wrong)
+
+
+def test_a_zero_learning_rate_is_saved_and_loaded_like_any_other(tmp_path):
+    """(Found by the fuzz test: a learning-rate Variable holding 0.0 dropped out of `optimizer.variables`.)"""
+    model = sequential()
+    model.compile(lamina.optimizers.SGD(0.0), "mse")
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert len(model.optimizer.variables) == 2
+    model.save(tmp_path / "frozen.keras")
+    loaded = lamina.models.load_model(tmp_path / "frozen.keras")
+    assert float(loaded.optimizer.learning_rate) == 0.0 and int(loaded.optimizer.iterations) == 2

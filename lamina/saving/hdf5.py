@@ -149,6 +149,13 @@ class Reader:
             raise self.error(f"'{path}' is an empty (null) dataset.")
         return node
 
+    def required_dataset(self, parent, path, where=None):
+        """`dataset`, with a `FileError` when the dataset is absent (a group listed it)."""
+        found = self.dataset(parent, path)
+        if found is None:
+            raise self.error(f"'{where or path}' is listed but cannot be found or read.")
+        return found
+
     def dataset_names(self, group):
         """Names of the datasets directly in `group`, sorted numerically when they are numbers."""
         names = [name for name in group.keys()]
@@ -237,7 +244,8 @@ def write_names_attr(node, name, names):
     limit = 64512
     too_long = [n for n in names if len(n.encode("utf-8")) > limit]
     if too_long:
-        raise ValueError(f"Cannot write the name {too_long[0][:80]!r}...: HDF5 attributes hold names up to {limit} bytes.")
+        raise ValueError(f"Cannot write the name {too_long[0][:80]!r}...: HDF5 attributes hold names of up to "
+                         f"{limit} bytes.")
     while any(c.nbytes > limit for c in np.array_split(data, chunks)):
         chunks += 1
     if chunks == 1:

@@ -110,7 +110,7 @@ def _read_object(reader, gpath, variables, what, skip_mismatch):
             problem = (f"{what} has {len(variables)} weights, but the file has {len(names)} arrays under "
                        f"'{gpath}'.")
         else:
-            datasets = [reader.dataset(group, str(i)) for i in range(len(variables))]
+            datasets = [reader.required_dataset(group, str(i), f"{gpath}/{i}") for i in range(len(variables))]
             for i, (variable, dataset) in enumerate(zip(variables, datasets)):
                 if tuple(dataset.shape) != tuple(variable.shape):
                     problem = (f"{what}: weight {i} ('{variable.path}') has shape {tuple(variable.shape)} in the "
@@ -131,7 +131,7 @@ def _plan_optimizer(reader, model, optimizer, path, plan, strict):
         return
     if names != [str(i) for i in range(len(names))]:
         raise reader.error(f"'{vars_path(path)}' should hold arrays '0'..'{len(names) - 1}', got {names[:5]}.")
-    datasets = [reader.dataset(group, n) for n in names]
+    datasets = [reader.required_dataset(group, n, f"{vars_path(path)}/{n}") for n in names]
     if not optimizer.built and len(names) > optimizer_state.head_size(optimizer) and model.built:
         optimizer.build(model.trainable_variables)  # the state in the file is for these variables
     try:
@@ -173,7 +173,8 @@ def plan_load(reader, model, skip_mismatch=False, strict_optimizer=True):
         if _overrides(obj, "load_own_variables"):
             group = reader.group(gpath)
             keys = reader.dataset_names(group) if group is not None else []
-            plan.custom.append((obj, {k: reader.read(reader.dataset(group, k), f"{gpath}/{k}") for k in keys}))
+            plan.custom.append((obj, {k: reader.read(reader.required_dataset(group, k, f"{gpath}/{k}"), f"{gpath}/{k}")
+                                     for k in keys}))
             consumed.update(f"{gpath}/{k}" for k in keys)
             continue
         variables = obj._tracked_variables()
