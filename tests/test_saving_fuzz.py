@@ -127,3 +127,80 @@ def _fuzz(sources, tmp_path):
         path.unlink()
     print(f"\nfuzz: {N_FILES} files from {len(names)} sources:", dict(sorted(outcomes.items())))
     assert sum(outcomes.values()) == N_FILES
+
+
+# ----- configs that are valid JSON but not what the loader expects -------------------------------------
+
+_VALUES = [None, True, 0, -1, 3, 2.5, 10 ** 6, "relu", "x", "", [], {}, [1, 2], [None, 8], {"a": 1},
+           {"class_name": "Dense", "config": {}}, {"class_name": "__lambda__", "config": {}}]
+
+
+def _nodes(tree, path=()):
+    yield path
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _nodes(value, path + (key,))
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            yield from _nodes(value, path + (i,))
+
+
+def mutate_config(config, rng):
+    """A copy of `config` with one node replaced by another JSON value, or one dict key removed."""
+    import copy
+
+    config = copy.deepcopy(config)
+    path = rng.choice([p for p in _nodes(config) if p])
+    parent = config
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and rng.random() < 0.3:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(rng.choice(_VALUES))
+    return config
+
+
+def test_mutated_configs_load_or_fail_clearly(sources, tmp_path):
+    """config.json / model_config changed into other valid JSON: loads, or a ValueError naming the file."""
+    import json
+    import zipfile
+
+    import h5py
+
+    rng = random.Random(7)
+    archive = zipfile.ZipFile(io_bytes(sources["m.keras"][0]))
+    members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    outcomes = collections.Counter()
+    try:
+        for i in range(max(30, N_FILES // 3)):
+            faulthandler.dump_traceback_later(60, exit=True)
+            ext = "keras" if i % 2 == 0 else "h5"
+            path = tmp_path / f"{i:05d}-config.{ext}"
+            if ext == "keras":
+                with zipfile.ZipFile(path, "w") as z:
+                    for name, data in members.items():
+                        z.writestr(name, json.dumps(mutate_config(config, rng)) if name == "config.json" else data)
+            else:
+                path.write_bytes(sources["m.h5"][0])
+                with h5py.File(path, "a") as f:
+                    f.attrs["model_config"] = json.dumps(mutate_config(json.loads(f.attrs["model_config"]), rng))
+            try:
+                lamina.models.load_model(path)
+                outcomes["loaded"] += 1
+            except (ValueError, OSError) as error:
+                assert str(path) in str(error), f"{path.name}: the error does not name the file: {error!r}"
+                outcomes[type(error.__cause__ or error).__name__] += 1
+                if os.environ.get("LAMINA_FUZZ_SHOW"):
+                    print(f"  {path.name}: {error}")
+            path.unlink()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    print("\nconfig fuzz:", dict(sorted(outcomes.items())))
+
+
+def io_bytes(data):
+    import io
+
+    return io.BytesIO(data)

@@ -151,6 +151,26 @@ def test_oversized_config_is_refused(monkeypatch, tmp_path):
         lamina.models.load_model(tmp_path / "m.keras")
 
 
+@pytest.mark.parametrize("ext", ["keras", "h5"])
+def test_config_claiming_enormous_layers_is_refused_before_allocating(ext, tmp_path):
+    """A few bytes of config asking for a 16 GB kernel: the layers may not create more weights than the file
+    stores (twice over, plus 1 MiB)."""
+    small_model().save(tmp_path / f"m.{ext}")
+    path = tmp_path / f"huge.{ext}"
+    if ext == "keras":
+        rewrite_config(tmp_path / "m.keras", path,
+                       lambda c: (c["config"]["layers"][1]["config"].update(units=10 ** 9), c)[1])
+    else:
+        path.write_bytes((tmp_path / "m.h5").read_bytes())
+        with h5py.File(path, "a") as f:
+            config = json.loads(f.attrs["model_config"])
+            config["config"]["layers"][1]["config"]["units"] = 10 ** 9
+            f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(ValueError, match="refused before allocating") as info:
+        lamina.models.load_model(path)
+    assert f"huge.{ext}" in str(info.value) and "(4, 1000000000)" in str(info.value)
+
+
 def _weights_file_with(path, model, dataset_path, **create):
     model.save_weights(path)
     with h5py.File(path, "a") as f:

@@ -29,7 +29,7 @@ import numpy as np
 from lamina.backend import config, naming, tracking
 from lamina.backend.random import SeedGenerator
 from lamina.backend.scope import StatelessScope, current_scope
-from lamina.backend.variables import Variable
+from lamina.backend.variables import Variable, charge
 from lamina.layers import symbolic
 
 _context = threading.local()
@@ -233,6 +233,7 @@ class Layer(tracking.Trackable):
 
         shape = tuple(int(d) for d in (shape or ()))
         dtype = config.standardize_dtype(dtype or self.dtype)
+        charge(shape, dtype, f"Layer '{self.name}': weight '{name or 'variable'}'")  # a loader's size guard
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
         init = initializers.get(initializer)

@@ -40,5 +40,7 @@ def reading(source, what="a model"):
             f"Cannot load {what} from '{source}': the file is damaged or truncated, or not a file this "
             f"format writes ({type(error).__name__}: {describe(error)})."
         ) from error
-    except Exception as error:  # noqa: BLE001 - a config naming something wrong, a user class failing
+    except ValueError as error:  # a config naming something wrong: the message says what
         raise FileError(f"Cannot load {what} from '{source}': {describe(error)}") from error
+    except Exception as error:  # noqa: BLE001 - a value of the wrong type in a config, a user class failing
+        raise FileError(f"Cannot load {what} from '{source}': {type(error).__name__}: {describe(error)}") from error

@@ -245,7 +245,8 @@ def read_model(path, custom_objects=None, compile=True, safe_mode=True):
                             "Build the model and call model.load_weights(...) to load weights.")
         training = _json_attr(reader, "training_config") if compile else None
         try:
-            model = model_config.model_from_config(config, custom_objects, safe_mode)
+            budget = model_config.weight_budget(reader.size, "the file")
+            model = model_config.model_from_config(config, custom_objects, safe_mode, budget=budget)
             if training is not None:
                 names = list(getattr(model, "output_names", None) or ["output"])
                 compile_config = legacy_config.compile_config_from_training_config(training, names)

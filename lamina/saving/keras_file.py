@@ -111,8 +111,10 @@ def read_model(path, custom_objects=None, compile=True, safe_mode=True):
     try:
         config = archive.config()
         compile_config = config.get("compile_config") if compile else None
+        stored = archive.members[WEIGHTS].file_size if WEIGHTS in archive.members else 0
+        budget = model_config.weight_budget(stored, f"its {WEIGHTS}")
         try:
-            model = model_config.model_from_config(config, custom_objects, safe_mode, compile_config)
+            model = model_config.model_from_config(config, custom_objects, safe_mode, compile_config, budget)
         except ValueError as error:
             raise FileError(f"Cannot load a model from '{path}': {error}") from error
         reader = archive.weights_reader()
