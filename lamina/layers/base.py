@@ -30,7 +30,7 @@ from lamina.backend import config, naming, tracking
 from lamina.backend.memory import check_fits
 from lamina.backend.random import SeedGenerator
 from lamina.backend.scope import StatelessScope, current_scope
-from lamina.backend.variables import Variable
+from lamina.backend.variables import Variable, charge
 from lamina.layers import symbolic
 
 _context = threading.local()
@@ -148,6 +148,8 @@ def _marking_built(build):
     def wrapper(self, *args, **kwargs):
         result = build(self, *args, **kwargs)
         self.built = True
+        if args and getattr(self, "_build_shapes", None) is None:
+            self._build_shapes = _plain_shapes(args[0])
         return result
 
     wrapper._marks_built = True
@@ -230,6 +232,7 @@ class Layer(tracking.Trackable):
         self._losses_override = None  # set by Trainer.compute_loss_and_updates: the forward pass's losses
         self._inbound_nodes = []
         self._output_shapes = None
+        self._build_shapes = None  # the input shape(s) `build` got (`get_build_config`)
         if activity_regularizer is not None:
             from lamina import regularizers
 
@@ -259,6 +262,7 @@ class Layer(tracking.Trackable):
         size = 1
         for d in shape:
             size *= d
+        charge(shape, dtype, f"Layer '{self.name}': weight '{name}'")  # a loader's size guard
         check_fits(size * np.dtype(dtype).itemsize, f"Layer '{self.name}': weight '{name}' of shape {shape}")
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
@@ -541,6 +545,21 @@ class Layer(tracking.Trackable):
             return
         self.build(shapes)
         self.built = True
+        if self._build_shapes is None:
+            self._build_shapes = _plain_shapes(shapes)
+
+    def get_build_config(self):
+        """`{"input_shape": shape}` the layer was built for (Keras's form, written into model files), or
+        None when it is not built or was built without a known input shape."""
+        if not self.built or self._build_shapes is None:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        """Build the layer from `get_build_config()` (a loader calls it before setting the weights)."""
+        if config and not self.built and config.get("input_shape") is not None:
+            self.build(config["input_shape"])
+            self.built = True
 
     def _check_inputs(self, inputs):
         if self.input_spec is None:
@@ -654,6 +673,17 @@ def _policy_dtype(dtype, layer_name):
         raise ValueError(f"Layer '{layer_name}': the dtype policy {dtype!r} (mixed precision) is not supported by "
                          "lamina; use a single dtype such as 'float32' or 'bfloat16'.")
     return config.standardize_dtype(dtype)
+
+
+def _plain_shapes(shapes):
+    """Shapes as JSON-friendly lists (None for unknown sizes), keeping list / dict nesting."""
+    if isinstance(shapes, dict):
+        return {k: _plain_shapes(v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return [None if d is None else int(d) for d in shapes]
+    if isinstance(shapes, (list, tuple)):
+        return [_plain_shapes(s) for s in shapes]
+    return None
 
 
 def _is_layer(obj):

@@ -146,13 +146,16 @@ class Lambda(Layer):
         return cfg
 
     @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=True):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         """Rebuild from `get_config()`.
 
         A function stored by name is found in `custom_objects`, the registered
         objects (`register_keras_serializable`) or the built-in activations. A
-        Python lambda needs `custom_objects={layer_name: fn}` or `safe_mode=False`.
+        Python lambda needs `custom_objects={layer_name: fn}` or `safe_mode=False`
+        (None: the enclosing `SafeModeScope`'s setting, on by default).
         """
+        if safe_mode is None:
+            safe_mode = _ser.in_safe_mode()
         config = dict(config)
         name = config.get("name", "lambda")
         config["function"] = _deserialize_function(config["function"], name, "function", custom_objects, safe_mode)

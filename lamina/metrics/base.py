@@ -335,6 +335,10 @@ class MeanMetricWrapper(Mean):
                 fn = serialization.deserialize_keras_object(fn, None, "metric")
             except ValueError:
                 fn = serialization.deserialize_keras_object(fn, None, "loss")
+        if isinstance(fn, type):  # "binary_accuracy" names a function and its Metric class: take the function
+            if not callable(getattr(fn, "_fn", None)):
+                raise ValueError(f"MeanMetricWrapper.from_config: `fn` names the class {fn.__name__}, not a function.")
+            fn = fn._fn
         return cls(fn, **config_)
 
 

@@ -353,7 +353,8 @@ class Optimizer(tracking.Trackable):
     def variables(self):
         """`iterations`, the learning rate (float rates only), the averages (`use_ema`), then the slots:
         Keras's order."""
-        head = [self._iterations] + ([self._learning_rate_variable] if self._learning_rate_variable else [])
+        rate = self._learning_rate_variable  # compared with None: a rate of 0.0 is a Variable that reads False
+        head = [self._iterations] + ([rate] if rate is not None else [])
         return head + self._average_variables + self._slot_variables
 
     def finalize_variable_values(self, var_list):
