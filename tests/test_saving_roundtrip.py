@@ -312,7 +312,8 @@ def test_to_json_and_model_from_json():
 REQUIRED = {
     "Activation": {"activation": "relu"}, "Dense": {"units": 3}, "Embedding": {"input_dim": 5, "output_dim": 2},
     "InputLayer": {"shape": (4,)}, "Lambda": {"function": lamina.activations.relu}, "Dot": {"axes": 1},
-    "Rescaling": {"scale": 0.5}, "Dropout": {"rate": 0.2}, "AlphaDropout": {"rate": 0.2}, "GaussianDropout": {"rate": 0.2},
+    "Rescaling": {"scale": 0.5}, "Dropout": {"rate": 0.2}, "AlphaDropout": {"rate": 0.2},
+    "GaussianDropout": {"rate": 0.2},
     "GaussianNoise": {"stddev": 0.1}, "SpatialDropout1D": {"rate": 0.2}, "SpatialDropout2D": {"rate": 0.2},
     "SpatialDropout3D": {"rate": 0.2}, "Permute": {"dims": (2, 1)}, "RepeatVector": {"n": 2},
     "Reshape": {"target_shape": (2, 2)}, "LossFunctionWrapper": {"fn": lamina.losses.mean_squared_error},

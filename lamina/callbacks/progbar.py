@@ -3,8 +3,8 @@
 verbose=1: a live bar per epoch (and for evaluate and predict) with the step count, the ETA while running,
 the time per step and the running metrics, in a terminal and in Jupyter. When the output is not a terminal
 (a log file, a pipe, CI), it degrades to one clean line per epoch: no carriage returns, no escape codes.
-verbose=2: one line per epoch (and per evaluate / predict). The engine reports progress after each compiled chunk of steps
-(`update_chunk`), so the bar costs nothing inside the compiled loop.
+verbose=2: one line per epoch (and per evaluate / predict). The engine reports progress after each compiled
+chunk of steps (`update_chunk`), so the bar costs nothing inside the compiled loop.
 """
 
 import sys
