@@ -79,7 +79,7 @@ class BackupAndRestore(Callback):
         self._weights_path = os.path.join(self.backup_dir, WEIGHTS)
         self._training_metadata_path = os.path.join(self.backup_dir, METADATA)
         self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._last_batch_seen = None  # batch hooks come at chunk ends: the first may be batch 3
         self._current_epoch = 0
         self._restored_history = None
 
@@ -151,14 +151,14 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
+        self._last_batch_seen = None
         if self.save_freq == "epoch":
             self._save(step=0, epoch_logs=(epoch, dict(logs or {})))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        if batch <= self._last_batch_seen:  # a new epoch
+        if self._last_batch_seen is None or batch <= self._last_batch_seen:  # a new epoch
             added = batch + 1
         else:
             added = batch - self._last_batch_seen
