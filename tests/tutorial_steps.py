@@ -604,13 +604,9 @@ GUIDE = [guide_compile_fit_evaluate, guide_custom_losses, guide_custom_metric, g
 
 #: Steps that need a part of lamina still to come: {step name: reason}.
 PENDING = {
-    "homl_save_and_restore": "saving (`model.save`, `load_model`) is issue 12",
-    "homl_checkpoint_and_early_stopping": "ModelCheckpoint and EarlyStopping are issue 13",
-    "dlwp_builtin_callbacks": "EarlyStopping, ModelCheckpoint and load_model are issues 12 and 13",
     "guide_custom_losses": "`keras.ops` is part of issue 10 (in progress)",
     "guide_custom_metric": "`keras.ops` is part of issue 10 (in progress)",
     "guide_add_loss": "`keras.ops` is part of issue 10 (in progress)",
-    "guide_callbacks": "EarlyStopping and ModelCheckpoint are issue 13",
 }
 
 CHAPTERS = {"homl": HOML, "dlwp": DLWP, "guide": GUIDE}
