@@ -4,7 +4,9 @@ only when the monitored quantity improves."""
 import os
 import warnings
 
+from lamina.backend.scope import StatelessScope
 from lamina.callbacks.monitor_callback import MonitorCallback
+from lamina.utils.atomic import background
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -22,7 +24,10 @@ class ModelCheckpoint(MonitorCallback):
             steps, so the saves cost one host round trip each).
         initial_value_threshold: the best value to beat at the start.
 
-    Every file is written atomically: a run killed while saving leaves the previous file whole.
+    Every file is written atomically: a run killed while saving leaves the previous file whole. Files are
+    written by a background thread from a snapshot of the weights taken at the save (training goes on
+    meanwhile); a newer save of the same path replaces one still waiting, `fit` returns when every file is
+    written, and lamina's loaders wait for a file being written.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
@@ -36,6 +41,7 @@ class ModelCheckpoint(MonitorCallback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = None
         self._current_epoch = 0
+        self._written = set()
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"ModelCheckpoint: unrecognized save_freq: {save_freq!r}. Expected 'epoch' or an "
                              "int >= 1 (a number of batches).")
@@ -51,6 +57,10 @@ class ModelCheckpoint(MonitorCallback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
+
+    def on_train_end(self, logs=None):
+        written, self._written = self._written, set()
+        background.wait(written)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._should_save_on_batch(batch):
@@ -118,9 +128,17 @@ class ModelCheckpoint(MonitorCallback):
         folder = os.path.dirname(filepath)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        if self.save_weights_only:
-            self.model.save_weights(filepath, overwrite=True)
-        else:
-            self.model.save(filepath, overwrite=True)
+        model = self.model
+        optimizer = getattr(model, "optimizer", None)
+        variables = list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
+        snapshot = [(v, v.value) for v in variables]  # values are immutable arrays: no copy is made
+        save = model.save_weights if self.save_weights_only else model.save
+
+        def write():
+            with StatelessScope(state_mapping=snapshot):
+                save(filepath, overwrite=True)
+
+        background.submit(filepath, write)
+        self._written.add(filepath)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)

@@ -7,7 +7,7 @@
 Modules, one job each: `api` (the four functions, format by name and content), `keras_file`
 (`.keras`), `h5_file` (legacy `.h5`), `weights_file` (Keras 3's weights layout), `model_config`
 (config -> model, compile), `legacy_config` (tf.keras 2 configs), `optimizer_state` (saved
-optimizer layouts), `hdf5` (guarded HDF5 reading), `atomic` (atomic writes), `errors`.
+optimizer layouts), `hdf5` (guarded HDF5 reading), `errors` (atomic writes: `lamina.utils.atomic`).
 
 Safe by default: only lamina's classes and the user's registered / `custom_objects` classes
 are instantiated, code stored in a file (a `Lambda`'s lambda) needs `safe_mode=False`, no

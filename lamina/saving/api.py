@@ -1,7 +1,7 @@
 """`save_model` / `load_model` / `save_weights` / `load_weights`: formats chosen by name and content.
 
 Saving picks the format from the file name, as Keras 3 does (`.keras`; `.h5` / `.hdf5` for the
-legacy format; `.weights.h5` for weights) and writes atomically (`atomic.atomic_write`).
+legacy format; `.weights.h5` for weights) and writes atomically (`utils.atomic.atomic_write`).
 Loading recognizes the format from the file's first bytes (zip or HDF5), so a file with a
 misleading name still loads, and everything that goes wrong reading it is one `ValueError`
 (`errors.FileError`) naming the file, or `FileNotFoundError`.
@@ -10,8 +10,8 @@ misleading name still loads, and everything that goes wrong reading it is one `V
 import os
 
 from lamina.saving import h5_file, keras_file, weights_file
-from lamina.saving.atomic import atomic_write
 from lamina.saving.errors import FileError, reading
+from lamina.utils.atomic import atomic_write, background
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -102,6 +102,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             do not fit its config. The message names the file.
     """
     path = _path(filepath, "load_model")
+    background.wait([path])  # a checkpoint still being written in the background
     kind = _kind(path)
     with reading(path, "a model"):
         if kind == "zip":
@@ -143,6 +144,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     if not model.built:
         raise ValueError(f"load_weights: model '{model.name}' is not built, so it has no weights to set yet. "
                          "Call it on data, or give its first layer an input shape, first.")
+    background.wait([path])
     kind = _kind(path)
     with reading(path, "weights"):
         if kind == "zip":
