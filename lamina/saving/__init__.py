@@ -6,12 +6,14 @@
 
 Modules, one job each: `api` (the four functions, format by name and content), `keras_file`
 (`.keras`), `h5_file` (legacy `.h5`), `weights_file` (Keras 3's weights layout), `model_config`
-(config -> model, compile), `legacy_config` (tf.keras 2 configs), `optimizer_state` (saved
-optimizer layouts), `hdf5` (guarded HDF5 reading), `errors` (atomic writes: `lamina.utils.atomic`).
+(config -> model, compile), `config_check` (the shape of a model config, checked first),
+`legacy_config` (tf.keras 2 configs), `optimizer_state` (saved optimizer layouts), `hdf5` (guarded
+HDF5 reading), `errors`. Files are written atomically (`lamina.utils.atomic`).
 
 Safe by default: only lamina's classes and the user's registered / `custom_objects` classes
 are instantiated, code stored in a file (a `Lambda`'s lambda) needs `safe_mode=False`, no
-pickle is used, and sizes claimed by a file are checked before anything is allocated. The
+pickle is used, and sizes claimed by a file (zip members, HDF5 datasets, the layers a config
+describes) are checked before anything is allocated. The
 registry of custom objects lives on the ground floor (`lamina.backend.registry`).
 """
 
