@@ -322,15 +322,22 @@ class MeanMetricWrapper(Mean):
         config_.update(self._fn_kwargs)
         return config_
 
+    def _exact_config(self):
+        """The config plus the function's arguments Keras's config may leave out (for program keys)."""
+        return {**self.get_config(), "fn_kwargs": dict(self._fn_kwargs)}
+
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
         fn = config_.pop("fn")
         if isinstance(fn, (str, dict)):
             try:
-                fn = serialization.deserialize_keras_object(fn, None, "metric")
+                found = serialization.deserialize_keras_object(fn, None, "metric")
             except ValueError:
-                fn = serialization.deserialize_keras_object(fn, None, "loss")
+                found = None
+            if found is None or isinstance(found, type):  # "mean_squared_error" names a Metric class too
+                found = serialization.deserialize_keras_object(fn, None, "loss")
+            fn = found
         return cls(fn, **config_)
 
 
