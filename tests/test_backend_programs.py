@@ -238,6 +238,15 @@ def test_a_program_with_a_host_callback_runs_but_is_not_stored(folder):
     assert counts_delta(before).get("not stored") == 1 and not entry(folder, "callback").exists()
 
 
+def test_an_executable_naming_an_unexpected_class_is_not_stored_and_said_once(folder, monkeypatch):
+    monkeypatch.setattr(programs, "_PAYLOAD_GLOBALS", programs._PAYLOAD_GLOBALS - {("jax._src.core", "ShapedArray")})
+    before = dict(programs.counts)
+    with pytest.warns(program_store.ProgramCacheWarning, match="not stored.*jax._src.core.ShapedArray"):
+        out, _, _ = run_keyed()
+    np.testing.assert_allclose(out, EXPECTED, rtol=1e-6)
+    assert counts_delta(before) == {"compiled": 1, "not stored": 1} and not folder.joinpath(hexkey("k1")).exists()
+
+
 # ----- damaged, planted and collided entries --------------------------------------------------------------
 
 

@@ -254,10 +254,16 @@ def _store(folder, key, compiled, with_tree):
 
     try:
         payload, _, out_tree = serialize_executable.serialize(compiled)
-        _check_payload(payload)
         meta = {"out_tree": program_trees.describe(out_tree) if with_tree else None}
     except Exception:  # host callbacks, closed-over constants, nodes JSON cannot hold: compiled per process
         counts["not stored"] += 1
+        return
+    try:
+        _check_payload(payload)
+    except pickle.UnpicklingError as err:  # JAX's format changed: say so rather than recompile silently
+        counts["not stored"] += 1
+        program_store.warn_once(f"lamina: compiled programs are not stored: this JAX's executables hold more "
+                                f"than lamina's program cache reads ({err}); please report it")
         return
     try:
         program_store.write(folder, key, meta, payload)
