@@ -545,6 +545,39 @@ def test_a_second_process_trains_from_the_stored_programs_with_identical_results
     assert sorted(os.listdir(tmp_path / "cache")) == files and len(files) == fresh_run["counts"]["compiled"]
 
 
+def test_a_fresh_process_survives_a_tampered_folder_with_identical_results(tmp_path):
+    """Flipped, planted and collided entries, then a world-writable folder, each met by a new process."""
+    first = _run_script(tmp_path)
+    cache = tmp_path / "cache"
+    names = sorted(os.listdir(cache))
+    assert len(names) >= 4
+    flipped, planted, collided, source = (cache / n for n in names[:4])
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    flipped.write_bytes(bytes(data))
+    marker = tmp_path / "planted-code-ran"
+    planted.write_bytes(program_store.encode(planted.name, {"out_tree": "*"}, pickle.dumps(_RunsCode(str(marker)))))
+    collided.write_bytes(source.read_bytes())
+
+    out = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", _SCRIPT], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "LAMINA_COMPILATION_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    second = json.loads(out.stdout.strip().splitlines()[-1])
+    for expected in ("sha256 mismatch", "may not name", "holds the program of key"):
+        assert expected in out.stderr
+    assert not marker.exists()
+    assert second["counts"].get("compiled") == 3 and second["counts"].get("loaded") == len(names) - 3
+    assert (second["weights"], second["loss"], second["eval"]) == (first["weights"], first["loss"], first["eval"])
+
+    os.chmod(cache, 0o777)
+    out = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", _SCRIPT], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "LAMINA_COMPILATION_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    third = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "program cache off" in out.stderr and "writable by group or others" in out.stderr
+    assert set(third["counts"]) == {"jit"} and third["weights"] == first["weights"]
+
+
 def test_the_gemm_warm_up_runs_once_per_process(folder, monkeypatch):
     from lamina.training import warmup
 
