@@ -41,6 +41,11 @@ WORKLOADS = {w.name: w for w in (
     Workload("pima_warm", "Pima 8-12-8-1, fit epochs=150 batch_size=10, warm compilation cache", "pima",
              (Metric("fit_s", "fit wall time", "s", "lower", 20.0),
               Metric("accuracy", "accuracy (train set)", "", "info")), cache="warm"),
+    Workload("rebuild", "Pima 8-12-8-1 rebuilt 20 times in one process (build, compile, fit 1 epoch batch_size=10 "
+             "each, as a hyperparameter search that keeps the architecture), cold compilation cache", "rebuild",
+             (Metric("per_model_s", "time per model after the first (mean)", "s", "lower", 3.0),
+              Metric("first_s", "first model (incl. compile)", "s", "info"),
+              Metric("total_s", "all models", "s", "info")), cache="cold", params={"models": 20}),
     Workload("fashion_b32", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 32, 1 epoch after a warm-up epoch",
              "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
                          Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),

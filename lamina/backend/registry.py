@@ -15,10 +15,20 @@ function is `{"class_name": "function", "config": <name>, ...}` (or its bare nam
 Safe mode (`SafeModeScope`, on by default): code stored in a config (a Python lambda
 marshalled by Keras) is never loaded unless a caller turns it off for a block, as
 `load_model(..., safe_mode=False)` does.
+
+Configs name a function the way Keras does (a bare name), which is lossy:
+`jax.nn.softmax` and `jax.scipy.special.softmax` both write "softmax". Inside
+`exact_names()` (used for program keys, never for files) functions and classes are
+written as `"module:qualname"`, checked to lead back to the very object, and anything
+that cannot be named so (a lambda, a closure, a partial, a method) raises `NotExact`;
+an object that computes with arguments Keras's config leaves out (a loss's dtype, the
+`axis` of `SparseCategoricalCrossentropy`) adds them through its `_exact_config()`.
 """
 
+import contextlib
 import difflib
 import inspect
+import sys
 import threading
 
 _BUILTINS = {}  # kind -> {name: object}
@@ -139,6 +149,53 @@ def in_safe_mode():
     return stack[-1] if stack else True
 
 
+# ----- exact names -----------------------------------------------------------------------------------
+
+
+class NotExact(ValueError):
+    """An object that cannot be named exactly (see `exact_names`)."""
+
+
+@contextlib.contextmanager
+def exact_names():
+    """Within this block, configs name functions and classes by `exact_name` instead of Keras's bare names."""
+    depth = getattr(_local, "exact", 0)
+    _local.exact = depth + 1
+    try:
+        yield
+    finally:
+        _local.exact = depth
+
+
+def naming_exactly():
+    """Whether an `exact_names()` block is active in this thread."""
+    return getattr(_local, "exact", 0) > 0
+
+
+def exact_name(obj):
+    """`"module:qualname"` of a function or class, when that name leads back to `obj` itself.
+
+    Raises `NotExact` for what a name cannot pin down: lambdas and functions defined
+    inside functions (closures), partials, bound methods, objects without a module.
+    """
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        raise NotExact(f"{obj!r} has no exact name (a lambda, closure, partial or method)")
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise NotExact(f"{module}:{qualname} does not lead back to {obj!r}")
+    return f"{module}:{qualname}"
+
+
+def serialize_function(fn, keras_form):
+    """`keras_form` (what Keras writes for `fn`), or `{"function": exact_name(fn)}` inside `exact_names()`."""
+    if naming_exactly():
+        return {"function": exact_name(fn)}
+    return keras_form
+
+
 # ----- names ---------------------------------------------------------------------------------------
 
 
@@ -196,8 +253,11 @@ def serialize_keras_object(obj):
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if callable(obj) and not hasattr(obj, "get_config"):
-        return getattr(obj, "__name__", str(obj))
+        return serialize_function(obj, getattr(obj, "__name__", str(obj)))
     cls = type(obj)
+    if naming_exactly():
+        exact_config = getattr(obj, "_exact_config", None)  # config + what Keras's config leaves out
+        return {"class": exact_name(cls), "config": exact_config() if exact_config else obj.get_config()}
     return {
         "module": keras_module(cls),
         "class_name": cls.__name__,

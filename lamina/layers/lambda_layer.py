@@ -19,8 +19,11 @@ def _serialize_function(fn):
 
     Named functions give `{"class_name": "function", "config": name, ...}`;
     Python lambdas give Keras's `"__lambda__"` form (base64 marshal of the code),
-    which loads only with `safe_mode=False` on the same Python version.
+    which loads only with `safe_mode=False` on the same Python version. Inside
+    `registry.exact_names()` (program keys) a function is named exactly or not at all.
     """
+    if _ser.naming_exactly():
+        return _ser.serialize_function(fn, None)
     if _is_lambda(fn):
         closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
         return {

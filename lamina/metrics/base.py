@@ -326,19 +326,24 @@ class MeanMetricWrapper(Mean):
         config_.update(self._fn_kwargs)
         return config_
 
+    def _exact_config(self):
+        """The config plus the function's arguments Keras's config may leave out (for program keys)."""
+        return {**self.get_config(), "fn_kwargs": dict(self._fn_kwargs)}
+
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
         fn = config_.pop("fn")
         if isinstance(fn, (str, dict)):
             try:
-                fn = serialization.deserialize_keras_object(fn, None, "metric")
+                found = serialization.deserialize_keras_object(fn, None, "metric")
             except ValueError:
-                fn = serialization.deserialize_keras_object(fn, None, "loss")
-        if isinstance(fn, type):  # "binary_accuracy" names a function and its Metric class: take the function
-            if not callable(getattr(fn, "_fn", None)):
-                raise ValueError(f"MeanMetricWrapper.from_config: `fn` names the class {fn.__name__}, not a function.")
-            fn = fn._fn
+                found = None
+            if isinstance(found, type) and callable(getattr(found, "_fn", None)):
+                found = found._fn  # "binary_accuracy" names a function and its Metric class: take the function
+            if found is None or isinstance(found, type):  # "mean_squared_error" names a Metric class too
+                found = serialization.deserialize_keras_object(fn, None, "loss")
+            fn = found
         return cls(fn, **config_)
 
 
