@@ -160,3 +160,7 @@ def predict(size, seed):
         bulk.append(clock() - start)
     return {"latency_ms": 1e3 * float(np.median(times)), "latency_p90_ms": 1e3 * float(np.percentile(times, 90)),
             "throughput": len(x_test) / float(np.median(bulk)), "calls": calls, "bulk_samples": len(x_test)}
+
+
+def pima_callbacks(size, seed):
+    raise NotImplementedError("PyTorch has no Keras callbacks: this row compares lamina with Keras.")
