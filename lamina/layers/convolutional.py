@@ -10,16 +10,17 @@ Keras's shapes and order, so `set_weights(keras_layer.get_weights())` lines up:
     SeparableConv*D   depthwise_kernel [*kernel_size, in_channels, depth_multiplier],
                       pointwise_kernel [1, ..., 1, in_channels * depth_multiplier, filters], bias [filters]
 
-Every layer is one `lax.conv_general_dilated` (plus a matmul for the separable pointwise step) in
-the input's own layout; XLA picks the kernel. Padding is computed here as explicit (before, after)
+Every layer is one convolution (`lamina.backend.window_ops.conv`: `lax.conv_general_dilated` with a
+kernel gradient that stays fast inside lamina's compiled training loop), plus a matmul for the
+separable pointwise step, in the input's own layout. Padding is computed here as explicit (before, after)
 pairs: "valid" (none), "same" (TensorFlow's rule: output = ceil(input / stride)), and for Conv1D
 "causal" (zeros before only, so step t sees steps <= t).
 """
 
 import jax.numpy as jnp
-from jax import lax
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.backend import window_ops
 from lamina.layers import spatial
 from lamina.layers.base import Layer
 
@@ -181,10 +182,8 @@ class BaseConv(_Convolution):
         return self.filters
 
     def _convolve(self, inputs):
-        return lax.conv_general_dilated(
-            inputs, self.kernel.value, window_strides=self.strides, padding=self._pads(inputs.shape),
-            rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(self.rank, self.data_format),
-            feature_group_count=self.groups)
+        return window_ops.conv(inputs, self.kernel.value, self.strides, self._pads(inputs.shape), (1,) * self.rank,
+                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format), self.groups)
 
     def _head_config(self):
         return {"filters": self.filters, **self._window_config(), "groups": self.groups}
@@ -275,10 +274,8 @@ class BaseConvTranspose(BaseConv):
     def _convolve(self, inputs):
         # A convolution of the stride-dilated input with the spatially flipped kernel, in and out swapped.
         kernel = jnp.swapaxes(jnp.flip(self.kernel.value, axis=tuple(range(self.rank))), -1, -2)
-        return lax.conv_general_dilated(
-            inputs, kernel, window_strides=(1,) * self.rank, padding=self._pads(inputs.shape),
-            lhs_dilation=self.strides, rhs_dilation=self.dilation_rate,
-            dimension_numbers=_dimension_numbers(self.rank, self.data_format))
+        return window_ops.conv(inputs, kernel, (1,) * self.rank, self._pads(inputs.shape), self.strides,
+                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format))
 
     def _head_config(self):
         return {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
@@ -336,10 +333,8 @@ class BaseDepthwiseConv(_Convolution):
     def _depthwise(self, inputs, kernel):
         channels, multiplier = kernel.shape[-2:]
         kernel = jnp.reshape(kernel, self.kernel_size + (1, channels * multiplier))
-        return lax.conv_general_dilated(
-            inputs, kernel, window_strides=self.strides, padding=self._pads(inputs.shape),
-            rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(self.rank, self.data_format),
-            feature_group_count=channels)
+        return window_ops.conv(inputs, kernel, self.strides, self._pads(inputs.shape), (1,) * self.rank,
+                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format), channels)
 
     def _convolve(self, inputs):
         return self._depthwise(inputs, self.kernel.value)

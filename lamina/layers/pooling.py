@@ -8,12 +8,9 @@ counted in an average (Keras's semantics). Global pooling reduces all spatial ax
 [batch, *spatial, channels] -> [batch, channels], or [batch, 1, ..., 1, channels] with `keepdims`.
 """
 
-import math
-
 import jax.numpy as jnp
-import numpy as np
-from jax import lax
 
+from lamina.backend import window_ops
 from lamina.layers import spatial
 from lamina.layers.base import Layer
 
@@ -33,15 +30,14 @@ class BasePooling(Layer):
         self.data_format = spatial.data_format_arg(owner, data_format)
         self.input_spec = spatial.input_spec(self.rank, self.data_format)
 
-    def _window(self, values):
-        """Full-rank window dims, strides and pads for the spatial `values` of one input."""
-        full = [1] * (self.rank + 2)
+    def _window(self, sizes):
+        """Full-rank window dims, strides and (before, after) pads for spatial `sizes`."""
         first = 2 if self.data_format == "channels_first" else 1
-        dims, strides, pads = list(full), list(full), [(0, 0)] * (self.rank + 2)
-        for i, (n, k, s) in enumerate(zip(values, self.pool_size, self.strides)):
+        dims, strides, pads = [1] * (self.rank + 2), [1] * (self.rank + 2), [(0, 0)] * (self.rank + 2)
+        for i, (n, k, s) in enumerate(zip(sizes, self.pool_size, self.strides)):
             dims[first + i], strides[first + i] = k, s
             pads[first + i] = spatial.window_pads(n, k, s, 1, self.padding)
-        return tuple(dims), tuple(strides), tuple(pads)
+        return dims, strides, pads
 
     def _check_fits(self, input_shape):
         spatial.check_window_fits(self, input_shape, self.data_format, self.pool_size, (1,) * self.rank,
@@ -56,27 +52,9 @@ class BasePooling(Layer):
 
     def call(self, inputs):
         self._check_fits(inputs.shape)
-        sizes = spatial.spatial_shape(inputs.shape, self.data_format)
-        dims, strides, pads = self._window(sizes)
-        if self.pool_mode == "max":
-            # NumPy scalar identities: lax then uses its differentiable max / sum window reductions.
-            lowest = -np.inf if jnp.issubdtype(inputs.dtype, jnp.floating) else jnp.iinfo(inputs.dtype).min
-            return lax.reduce_window(inputs, np.array(lowest, inputs.dtype), lax.max, dims, strides, pads)
-        total = lax.reduce_window(inputs, np.array(0, inputs.dtype), lax.add, dims, strides, pads)
-        return total / self._window_counts(sizes, dims, strides, pads).astype(total.dtype)
-
-    def _window_counts(self, sizes, dims, strides, pads):
-        """How many real (unpadded) inputs each window covers: a constant of the output's shape."""
-        if self.padding == "valid":
-            return np.asarray(math.prod(self.pool_size))
-        ones = np.ones([n if k > 1 else 1 for n, k in zip(self._full(sizes), dims)], np.float32)
-        padded = np.pad(ones, pads)
-        view = np.lib.stride_tricks.sliding_window_view(padded, dims)
-        index = tuple(slice(None, None, s) for s in strides)
-        return view.sum(axis=tuple(range(-len(dims), 0)))[index]
-
-    def _full(self, sizes):
-        return (1, 1) + tuple(sizes) if self.data_format == "channels_first" else (1,) + tuple(sizes) + (1,)
+        window = self._window(spatial.spatial_shape(inputs.shape, self.data_format))
+        pool = window_ops.max_pool if self.pool_mode == "max" else window_ops.avg_pool
+        return pool(inputs, *window)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
