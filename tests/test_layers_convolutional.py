@@ -77,8 +77,9 @@ def test_aliases_are_the_same_classes(keras):
 
 def test_regularizers_constraints_and_initializers_match_keras(keras):
     l1 = {"class_name": "L1", "config": {"l1": 0.125}}  # exact in float32 (Keras stores L1's factor as float32)
-    kwargs = {"kernel_regularizer": "l2", "bias_regularizer": l1, "activity_regularizer": l1, "kernel_constraint": "max_norm", "bias_constraint": "non_neg",
-              "kernel_initializer": "he_normal", "bias_initializer": "ones"}
+    kwargs = {"kernel_regularizer": "l2", "bias_regularizer": l1, "activity_regularizer": l1,
+              "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 0.5}},
+              "bias_constraint": "non_neg", "kernel_initializer": "he_normal", "bias_initializer": "ones"}
     k_layer, l_layer = compare_layer(keras, "Conv2D", X2, args=(3, 3), kwargs=kwargs, training=(False,), atol=ATOL)
     k_layer(X2), l_layer(X2)
     np.testing.assert_allclose(sorted(float(v) for v in l_layer.losses), sorted(float(v) for v in k_layer.losses),
@@ -88,6 +89,22 @@ def test_regularizers_constraints_and_initializers_match_keras(keras):
     k_sep, l_sep = compare_layer(keras, "SeparableConv1D", X1, args=(2, 3), kwargs=sep, training=(False,), atol=ATOL)
     np.testing.assert_allclose(sorted(float(v) for v in l_sep.losses), sorted(float(v) for v in k_sep.losses),
                                rtol=1e-4)
+
+    def model(lib):  # penalties in the loss, constraints after each step
+        m = lib.Sequential([lib.Input(X2.shape[1:]), lib.layers.Conv2D(3, 3, **kwargs),
+                            lib.layers.GlobalAveragePooling2D()])
+        m.compile(lib.optimizers.SGD(0.5), "mse")
+        return m
+
+    ours, theirs = model(lamina), model(keras)
+    ours.set_weights(theirs.get_weights())
+    y = RNG.normal(size=(2, 3)).astype("float32")
+    h_ours = ours.fit(X2, y, batch_size=1, epochs=2, shuffle=False, verbose=0)
+    h_theirs = theirs.fit(X2, y, batch_size=1, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-4)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert (ours.get_weights()[1] >= 0).all() and np.sqrt((ours.get_weights()[0] ** 2).sum(0)).max() <= 0.5 + 1e-6
 
 
 def test_default_initialization_has_keras_scale():
@@ -206,8 +223,9 @@ def test_summary_and_model_config_round_trip_with_keras(keras, capsys):
 
 
 def test_stateless_call_under_jit_and_grad():
-    model = lamina.Sequential([lamina.Input((6, 6, 2)), L.Conv2D(3, 3, padding="same"), L.Conv2DTranspose(2, 2, strides=2),
-                               L.SeparableConv2D(2, 3), L.DepthwiseConv2D(2), L.GlobalMaxPooling2D()])
+    model = lamina.Sequential([lamina.Input((6, 6, 2)), L.Conv2D(3, 3, padding="same"),
+                               L.Conv2DTranspose(2, 2, strides=2), L.SeparableConv2D(2, 3), L.DepthwiseConv2D(2),
+                               L.GlobalMaxPooling2D()])
     x = RNG.random((2, 6, 6, 2)).astype("float32")
     trainable = [v.value for v in model.trainable_variables]
 
