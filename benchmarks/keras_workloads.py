@@ -121,6 +121,47 @@ def fashion(keras, size, seed, batch_size):
             "samples": len(x_train), "batch_size": batch_size}
 
 
+def _cnn_model(keras):
+    """The Keras tutorials' Fashion-MNIST CNN."""
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(32, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+#: Multiply-adds of one forward pass of `_cnn_model` on one image: conv 26x26x32 outputs of a 3x3x1 window,
+#: conv 11x11x64 outputs of a 3x3x32 window, dense 1600x128 and 128x10. A training step costs about three
+#: forward passes (forward, gradient of the inputs, gradient of the weights), so 3 x 2 FLOPs per multiply-add.
+CNN_MACS = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10
+
+
+def fashion_cnn(keras, size, seed, batch_size):
+    """Samples/s of one training epoch of the CNN after an untimed warm-up epoch (timed as `warmup_s`)."""
+    (x_train, y_train), (x_test, y_test) = data.fashion(size)
+    x_train, x_test = x_train[..., None], x_test[..., None]
+    keras.utils.set_random_seed(seed)
+    model = _cnn_model(keras)
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    warmup_s = clock() - start
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    epoch_s = clock() - start
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    rate = len(x_train) / epoch_s
+    return {"samples_per_s": rate, "epoch_s": epoch_s, "warmup_s": warmup_s, "test_accuracy": float(accuracy),
+            "test_loss": float(loss), "params": int(model.count_params()), "train_flops_per_s": 6.0 * CNN_MACS * rate,
+            "samples": len(x_train), "batch_size": batch_size}
+
+
 def hands_on(keras, size, seed):
     """Epoch time of the Hands-On ML Fashion-MNIST MLP (SGD, validation on 5,000 held-out images)."""
     (x_full, y_full), _ = data.fashion(size)

@@ -60,9 +60,12 @@ class InputSpec:
         ndim / min_ndim / max_ndim: exact / minimum / maximum rank.
         axes: {axis: size}, e.g. {-1: 8} for 8 input features.
         dtype: required dtype name, or None.
+        layout: the expected axes in words, e.g. "(batch, rows, cols, channels)", named in the
+            error when the rank is wrong.
     """
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None, shape=None):
+    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None, shape=None, layout=None):
+        self.layout = layout
         self.ndim = len(shape) if shape is not None else ndim
         self.min_ndim = min_ndim
         self.max_ndim = max_ndim
@@ -78,7 +81,8 @@ class InputSpec:
         got = f"received input {index} with shape {_fmt(shape)}"
         rank = len(shape)
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(f"{where} expects inputs of rank {self.ndim}, but {got}.")
+            shaped = f", shaped {self.layout}" if self.layout else ""
+            raise ValueError(f"{where} expects inputs of rank {self.ndim}{shaped}, but {got} (rank {rank}).")
         if self.min_ndim is not None and rank < self.min_ndim:
             raise ValueError(f"{where} expects inputs of rank >= {self.min_ndim}, but {got}.")
         if self.max_ndim is not None and rank > self.max_ndim:
@@ -577,7 +581,9 @@ class Layer(tracking.Trackable):
             return self._symbolic_call(args, kwargs)
         args = jax.tree_util.tree_map(lambda x: _to_array(x, self.dtype), args, is_leaf=lambda x: isinstance(x, Variable))
         inputs = args[0]
-        self._maybe_build(shapes_of(inputs))
+        if not self.built:
+            self._check_inputs(inputs)  # a wrong rank is reported before `build` makes weights from it
+            self._maybe_build(shapes_of(inputs))
         self._check_inputs(inputs)
         training = kwargs.pop("training", None)
         if training is None:
@@ -601,7 +607,12 @@ class Layer(tracking.Trackable):
         if not self.built:
             self._maybe_build(shapes_of(inputs))
             self._check_inputs(inputs)
-        outputs = symbolic.compute_output_spec(self.__call__, args, kwargs)
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            # Keras's rule: a layer that defines `compute_output_shape` gives its symbolic outputs from it (unknown
+            # sizes stay None); the others are traced with stand-in sizes for the unknown dims.
+            outputs = _spec_of_shape(self.compute_output_shape(shapes_of(inputs)), self.dtype)
+        else:
+            outputs = symbolic.compute_output_spec(self.__call__, args, kwargs)
         node = symbolic.Node(self, args, kwargs, outputs)
         self._inbound_nodes.append(node)
         self._output_shapes = jax.tree_util.tree_map(lambda t: t.shape, outputs, is_leaf=symbolic.is_symbolic)
@@ -688,6 +699,16 @@ def _plain_shapes(shapes):
 
 def _is_layer(obj):
     return isinstance(obj, Layer)
+
+
+def _spec_of_shape(shape, dtype):
+    """KerasTensors for what `compute_output_shape` returned: one shape, or a list / dict of shapes."""
+    if isinstance(shape, dict):
+        return {k: _spec_of_shape(v, dtype) for k, v in shape.items()}
+    shape = tuple(shape)
+    if all(d is None or isinstance(d, (int, np.integer)) for d in shape):
+        return symbolic.KerasTensor(shape, dtype)
+    return [_spec_of_shape(s, dtype) for s in shape]
 
 
 def _unique(variables):

@@ -77,8 +77,11 @@ class _SpatialDropout(Dropout):
         return jnp.where(keep, inputs / (1.0 - self.rate), 0.0).astype(inputs.dtype)
 
     def get_config(self):
+        """Keras's keys: no `noise_shape` and no `trainable` (Keras's SpatialDropout refuses a config holding
+        `trainable`, and the layer has no weights to freeze)."""
         cfg = super().get_config()
         cfg.pop("noise_shape", None)
+        cfg.pop("trainable", None)
         return cfg
 
 
