@@ -93,7 +93,7 @@ BASE = {"InputLayer": {"shape": (4,)}, "Normalization": {"mean": [0.0, 0.0], "va
 #: Arguments lamina refuses (with a clear error) unless left at their default: they cannot vary silently.
 REFUSED = {
     ("Embedding", "lora_rank"), ("Embedding", "lora_alpha"), ("Embedding", "quantization_config"),
-    ("BatchNormalization", "renorm"), ("InputLayer", "sparse"), ("optimizer", "use_ema"),
+    ("BatchNormalization", "renorm"), ("InputLayer", "sparse"),
     ("optimizer", "gradient_accumulation_steps"),
 }
 #: Arguments Keras's own config leaves out: lamina's config matches Keras, and the key gets them from
