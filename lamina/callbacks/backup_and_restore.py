@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from lamina.callbacks.callback import Callback
+from lamina.callbacks.callback import BatchCounter, Callback
 from lamina.utils.atomic import atomic_write
 
 WEIGHTS = "latest.weights.h5"
@@ -78,8 +78,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = delete_checkpoint
         self._weights_path = os.path.join(self.backup_dir, WEIGHTS)
         self._training_metadata_path = os.path.join(self.backup_dir, METADATA)
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = None  # batch hooks come at chunk ends: the first may be batch 3
+        self._batches = BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
         self._restored_history = None
 
@@ -151,21 +150,11 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
-        self._last_batch_seen = None
         if self.save_freq == "epoch":
             self._save(step=0, epoch_logs=(epoch, dict(logs or {})))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:  # a new epoch
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
+        if self._batches is not None and self._batches.due(batch):
             self._save(step=batch + 1)
 
     def _history(self, epoch_logs):

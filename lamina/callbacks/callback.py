@@ -66,3 +66,22 @@ class Callback:
 
     def wants_every_batch(self, kind="train"):
         return self.batch_interval(kind) == 1
+
+
+class BatchCounter:
+    """Counts the batches a training run has done from the batch hooks it gets (at chunk ends, so batch 3
+    may come first), across epochs; `due(batch)` is True once every `n` batches (Keras's `save_freq=n`)."""
+
+    def __init__(self, n):
+        self.n = n
+        self.since = 0
+        self.last = None
+
+    def due(self, batch):
+        new_epoch = self.last is None or batch <= self.last
+        self.since += batch + 1 if new_epoch else batch - self.last
+        self.last = batch
+        if self.since >= self.n:
+            self.since = 0
+            return True
+        return False

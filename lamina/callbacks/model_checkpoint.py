@@ -5,6 +5,7 @@ import os
 import warnings
 
 from lamina.backend.scope import StatelessScope
+from lamina.callbacks.callback import BatchCounter
 from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.utils.atomic import background
 
@@ -38,8 +39,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = None
+        self._batches = BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
         self._written = set()
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
@@ -73,18 +73,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save(epoch, None, logs)
 
     def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:  # a new epoch
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return self._batches is not None and self._batches.due(batch)
 
     def _file_path(self, epoch, batch, logs):
         try:
