@@ -11,7 +11,7 @@ from lamina.layers import Input, InputLayer, Layer
 from lamina.models import Model, Sequential
 from lamina.models.functional import Functional
 
-_LAZY = {"optimizers", "losses", "metrics", "callbacks", "datasets", "utils", "saving", "training"}
+_LAZY = {"optimizers", "losses", "metrics", "callbacks", "datasets", "utils", "saving", "training", "ops", "random"}
 
 
 def __getattr__(name):
