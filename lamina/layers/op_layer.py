@@ -3,7 +3,7 @@
 `keras.ops.add(x, 1)`, `x + 1` or `keras.ops.expand_dims(inputs, -1)` on an `Input` work in a
 functional model as in Keras 3 (where ops are graph nodes too): the op's arguments are recorded with
 the symbolic tensors in place, and running the graph calls the op on arrays. Importing this module
-registers the handler with `lamina.ops.dispatch`.
+registers the handler with `lamina.backend.dispatch`.
 
 Its config names the op (`{"op": "expand_dims"}`); the op's arguments are the node's, written in
 the model config like any layer call's. Keras writes ops under its own class names, so such a model
@@ -13,7 +13,7 @@ saves and loads in lamina, not in Keras.
 from lamina.backend import naming
 from lamina.layers import symbolic
 from lamina.layers.base import Layer
-from lamina.ops import dispatch
+from lamina.backend import dispatch
 
 
 class OpLayer(Layer):

@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina.backend import dtypes as _dtypes
 from lamina.backend.variables import Variable
-from lamina.ops.dispatch import is_symbolic, keras_op
+from lamina.backend.dispatch import is_symbolic, keras_op
 
 __all__ = [
     "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor", "custom_gradient", "dtype",

@@ -6,7 +6,7 @@ import re
 import jax.numpy as jnp
 
 from lamina.ops.core import tensor as _as_array
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = ["rearrange"]
 

@@ -9,7 +9,7 @@ import jax.scipy as jsp
 
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq", "lu_factor", "matrix_rank",

@@ -8,7 +8,7 @@ from lamina.backend import config
 from lamina.backend import dtypes as _dtypes
 from lamina.backend import random as _random
 from lamina.ops.core import saturate_cast, tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 from lamina.ops.image.filters import gaussian_blur
 
 __all__ = ["affine_transform", "elastic_transform", "map_coordinates", "perspective_transform", "resize",

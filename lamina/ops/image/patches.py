@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from lamina.backend import config
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = ["crop_images", "extract_patches", "extract_patches_3d", "pad_images"]
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op, make_op
+from lamina.backend.dispatch import keras_op, make_op
 
 __all__ = [
     "celu", "elu", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from lamina.backend import config
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = ["depth_to_space", "fold", "space_to_depth", "unfold"]
 

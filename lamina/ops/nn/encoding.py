@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = ["multi_hot", "one_hot"]
 

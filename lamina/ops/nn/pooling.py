@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from lamina.backend import config
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 from lamina.ops.nn.convolution import spatial
 
 __all__ = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "max_pool"]

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from lamina.backend import config
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import is_symbolic, keras_op, make_op
+from lamina.backend.dispatch import is_symbolic, keras_op, make_op
 
 __all__ = [
     "arange", "array", "bartlett", "blackman", "empty", "empty_like", "eye", "full", "full_like",

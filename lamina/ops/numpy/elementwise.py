@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import as_float, tensor
-from lamina.ops.dispatch import keras_op, make_op
+from lamina.backend.dispatch import keras_op, make_op
 
 __all__ = [
     "abs", "absolute", "add", "allclose", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",

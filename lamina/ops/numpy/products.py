@@ -7,7 +7,7 @@ int8 x int8 products accumulate in int32 (as in Keras, which lets hardware use i
 import jax.numpy as jnp
 
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op, make_op
+from lamina.backend.dispatch import keras_op, make_op
 
 __all__ = [
     "correlate", "cross", "diag", "diagflat", "diagonal", "dot", "einsum", "inner", "kron", "matmul",

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op, make_op
+from lamina.backend.dispatch import keras_op, make_op
 
 __all__ = [
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "bincount", "corrcoef", "count_nonzero",

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op
+from lamina.backend.dispatch import keras_op
 
 __all__ = [
     "argpartition", "argsort", "digitize", "isin", "nonzero", "searchsorted", "select", "sort", "take",

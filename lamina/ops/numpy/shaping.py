@@ -5,7 +5,7 @@ import numpy as np
 
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
-from lamina.ops.dispatch import keras_op, make_op
+from lamina.backend.dispatch import keras_op, make_op
 
 __all__ = [
     "append", "array_split", "broadcast_to", "concatenate", "dsplit", "dstack", "expand_dims", "flip",

@@ -1,9 +1,10 @@
 """How an op meets a symbolic tensor.
 
-Every public op is wrapped by `keras_op`: on arrays it runs its JAX code; when an argument is a
-symbolic tensor (a functional model's `Input` or a layer's output), the registered handler builds a
-graph node instead, as Keras's ops do. The symbolic tensor class lives on a higher floor
-(`lamina.layers`), which registers it here at import, so this floor never imports it.
+Every public op of `lamina.ops` is wrapped by `keras_op`: on arrays it runs its JAX code; when an
+argument is a symbolic tensor (a functional model's `Input` or a layer's output), the registered
+handler builds a graph node instead, as Keras's ops do. The symbolic tensor class lives on a higher
+floor (`lamina.layers`), which registers it here at import; this ground-floor module keeps that
+registration from loading `lamina.ops` on `import lamina`.
 """
 
 import functools
