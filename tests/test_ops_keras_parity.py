@@ -92,9 +92,20 @@ def _leaves(out):
     return [out]
 
 
+def _structure(out):
+    """The nesting of an output: containers by kind (list / tuple / dict), leaves as '*'."""
+    if isinstance(out, list):
+        return [_structure(item) for item in out]
+    if isinstance(out, tuple):
+        return tuple(_structure(item) for item in out)
+    if isinstance(out, dict):
+        return {key: _structure(value) for key, value in out.items()}
+    return "*"
+
+
 def _compare(name, index, theirs, ours):
-    if not isinstance(theirs, (list, tuple)) or not isinstance(ours, (list, tuple)):
-        assert type(theirs) is not list or isinstance(ours, list), f"{name}[{index}]: Keras returns a list"
+    assert _structure(ours) == _structure(theirs), (
+        f"{name}[{index}]: output structure {_structure(ours)}, Keras {_structure(theirs)}")
     a, b = _leaves(theirs), _leaves(ours)
     assert len(a) == len(b), f"{name}[{index}]: {len(b)} outputs, Keras {len(a)}"
     for k, (x, y) in enumerate(zip(a, b)):
