@@ -5,7 +5,6 @@ adds shows up here as missing; the argument recipes live in `ops_recipes.py`."""
 import inspect
 import types
 
-import jax
 import numpy as np
 import pytest
 
