@@ -125,3 +125,29 @@ def test_custom_metric_with_ops_matches_keras(keras):
     h_theirs = theirs.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
     h_ours = ours.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
     np.testing.assert_allclose(h_ours.history["mean_abs_log"], h_theirs.history["mean_abs_log"], rtol=1e-4)
+
+
+def test_vae_sampling_layer_from_the_keras_guide_trains():
+    """keras.io's VAE `Sampling` layer: ops.shape under tracing, keras.random with a SeedGenerator."""
+    ops = lamina.ops
+
+    class Sampling(lamina.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = lamina.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+            epsilon = lamina.random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    inputs = lamina.Input((6,))
+    hidden = lamina.layers.Dense(8, activation="relu")(inputs)
+    z = Sampling()([lamina.layers.Dense(2)(hidden), lamina.layers.Dense(2)(hidden)])
+    model = lamina.Model(inputs, lamina.layers.Dense(6)(z))
+    model.compile("adam", "mse")
+    history = model.fit(X, X, epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    first, second = model.predict(X[:4], verbose=0), model.predict(X[:4], verbose=0)
+    assert not np.allclose(first, second)  # a fresh draw per call, as in Keras
