@@ -20,17 +20,75 @@ def pima(keras, size, seed):
     x, y = data.pima(size)
     epochs = 150 if size == "full" else 3
     keras.utils.set_random_seed(seed)
-    model = keras.models.Sequential()
-    model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
-    model.add(keras.layers.Dense(8, activation="relu"))
-    model.add(keras.layers.Dense(1, activation="sigmoid"))
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model = _pima_model(keras)
     start = clock()
     history = model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
     fit_s = clock() - start
     loss, accuracy = model.evaluate(x, y, verbose=0)
     return {"fit_s": fit_s, "accuracy": float(accuracy), "loss": float(loss),
             "history_accuracy": float(history.history["accuracy"][-1]), "epochs": epochs}
+
+
+def _pima_model(keras):
+    model = keras.models.Sequential()
+    model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
+    model.add(keras.layers.Dense(8, activation="relu"))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def rebuild(keras, size, seed, models):
+    """A loop that rebuilds the Pima model `models` times: build, compile, fit one epoch, timed per model.
+
+    `per_model_s` is the mean over the models after the first (what each further model of a search
+    costs); the first, which compiles, is reported apart.
+    """
+    x, y = data.pima(size)
+    models = models if size == "full" else 3
+    keras.utils.set_random_seed(seed)
+    times = []
+    for _ in range(models):
+        start = clock()
+        model = _pima_model(keras)
+        history = model.fit(x, y, epochs=1, batch_size=10, verbose=0)
+        times.append(clock() - start)
+    return {"per_model_s": float(np.mean(times[1:])), "first_s": times[0], "total_s": float(np.sum(times)),
+            "models": models, "accuracy": float(history.history["accuracy"][-1])}
+
+
+def pima_callbacks(keras, size, seed):
+    """The Pima fit with EarlyStopping + ModelCheckpoint (best only) + TensorBoard, and the same fit without
+    callbacks, from the same weights, after an untimed warm-up fit. Keras on JAX writes TensorBoard logs only
+    with TensorFlow installed; without it Keras runs the other two (less work than lamina's run)."""
+    import importlib.util
+    import os
+    import tempfile
+
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    keras.utils.set_random_seed(seed)
+    model = _pima_model(keras)
+    weights = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0)
+    folder = tempfile.mkdtemp()
+    # lamina's TensorBoard needs no TensorFlow; Keras's does
+    tensorboard = keras.__name__ == "lamina" or importlib.util.find_spec("tensorflow") is not None
+    callbacks = [keras.callbacks.EarlyStopping(monitor="loss", patience=epochs, restore_best_weights=True),
+                 keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.keras"), monitor="loss",
+                                                 save_best_only=True)]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
+    model.set_weights(weights)
+    start = clock()
+    model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
+    plain_s = clock() - start
+    model.set_weights(weights)
+    start = clock()
+    history = model.fit(x, y, epochs=epochs, batch_size=10, verbose=0, callbacks=callbacks)
+    fit_s = clock() - start
+    return {"fit_s": fit_s, "plain_s": plain_s, "overhead": fit_s / plain_s, "tensorboard": tensorboard,
+            "epochs": len(history.history["loss"]), "saved": os.path.exists(os.path.join(folder, "best.keras"))}
 
 
 def _fashion_model(keras):

@@ -41,6 +41,15 @@ WORKLOADS = {w.name: w for w in (
     Workload("pima_warm", "Pima 8-12-8-1, fit epochs=150 batch_size=10, warm compilation cache", "pima",
              (Metric("fit_s", "fit wall time", "s", "lower", 20.0),
               Metric("accuracy", "accuracy (train set)", "", "info")), cache="warm"),
+    Workload("rebuild", "Pima 8-12-8-1 rebuilt 20 times in one process (build, compile, fit 1 epoch batch_size=10 "
+             "each, as a hyperparameter search that keeps the architecture), cold compilation cache", "rebuild",
+             (Metric("per_model_s", "time per model after the first (mean)", "s", "lower", 3.0),
+              Metric("first_s", "first model (incl. compile)", "s", "info"),
+              Metric("total_s", "all models", "s", "info")), cache="cold", params={"models": 20}),
+    Workload("pima_callbacks", "Pima fit (epochs=150 batch_size=10) with EarlyStopping + ModelCheckpoint(best "
+             "only) + TensorBoard, warm; overhead: that fit over the same fit without callbacks (target <= 1.5)",
+             "pima_callbacks", (Metric("fit_s", "fit wall time with the callbacks", "s", "lower", 10.0),
+                                Metric("overhead", "with / without callbacks", "x", "info")), cache="warm"),
     Workload("fashion_b32", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 32, 1 epoch after a warm-up epoch",
              "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
                          Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),

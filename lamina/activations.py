@@ -286,7 +286,12 @@ def serialize(activation):
     Built-ins give their name (`serialize(swish) == "silu"`); other functions a
     dict `{"module", "class_name": "function", "config": name, "registered_name"}`
     (register them with `register_keras_serializable` to load them back);
-    objects with `get_config` (e.g. a layer) their config dict.
+    objects with `get_config` (e.g. a layer) their config dict. This is the form
+    Keras writes for a function it does not know, and it names the function only by
+    its bare name; program keys ask for exact names instead (`registry.exact_names`).
+    (Keras itself writes any function whose name matches one of its activations as
+    that name, so `jax.nn.gelu`, tanh-approximated, reloads as Keras's exact gelu;
+    lamina keeps the dict form for functions that are not its own.)
     """
     if activation is None:
         return None
@@ -298,12 +303,12 @@ def serialize(activation):
     if hasattr(activation, "get_config") and not isinstance(activation, types.FunctionType):
         return _ser.serialize_keras_object(activation)
     if callable(activation) and hasattr(activation, "__name__"):
-        return {
+        return _ser.serialize_function(activation, {
             "module": "builtins",
             "class_name": "function",
             "config": getattr(activation, "_registered_name", None) or activation.__name__,
             "registered_name": "function",
-        }
+        })
     raise TypeError(
         f"activations.serialize: cannot serialize {activation!r}; expected an activation "
         "function or an object with get_config()."
@@ -367,3 +372,9 @@ def get(identifier):
         f"activation: expected a name such as 'relu', a callable or a config dict, "
         f"got {identifier!r} of type {type(identifier).__name__}."
     )
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:  # `benchmarks` is a top-level folder of the repo,
 
 from benchmarks import report  # noqa: E402
 from benchmarks.driver import parse_args  # noqa: E402
-SMOKE_WORKLOADS = ["pima_warm", "fashion_b256", "hands_on", "predict", "import"]
+SMOKE_WORKLOADS = ["pima_warm", "rebuild", "fashion_b256", "hands_on", "predict", "import"]
 
 
 def test_entry_point_runs_on_tiny_sizes(tmp_path):

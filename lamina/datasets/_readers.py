@@ -1,7 +1,7 @@
 """Parsers for the file formats the data sets come in: IDX, text tables, .npz, CIFAR batches.
 
 No code from a data file is ever run. `.npz` members are read with pickling disabled; the
-two Keras/CIFAR files that do contain pickles (ragged IMDB sequences, CIFAR batches) are
+Keras/CIFAR files that do contain pickles (ragged IMDB and Reuters sequences, CIFAR batches) are
 read with an unpickler that can build nothing but NumPy arrays, lists, dicts and bytes.
 """
 
@@ -9,6 +9,7 @@ import gzip
 import io
 import pickle
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -22,6 +23,10 @@ _IDX_DTYPES = {
 }
 
 
+#: An IDX file declaring more data than this is refused before anything is read (MNIST's largest is 47 MB).
+MAX_IDX_BYTES = 4 << 30
+
+
 def _open_maybe_gzip(path):
     with open(path, "rb") as f:
         magic = f.read(2)
@@ -32,22 +37,38 @@ def read_idx(path):
     """Read an IDX file (MNIST format), gzipped or not, into an array of its declared shape.
 
     Header: two zero bytes, a type code (0x08 = uint8, ...), the number of dimensions, then
-    one big-endian uint32 per dimension. Returns the data in native byte order.
+    one big-endian uint32 per dimension. Returns the data in native byte order. The file is
+    streamed: the header is checked (and the declared size bounded) before the data is
+    decompressed, so a damaged or hostile file cannot make it allocate without limit, and
+    a truncated or corrupt gzip stream is an error that names the file.
     """
-    with _open_maybe_gzip(path) as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r})")
-    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) - header != expected:
+    try:
+        with _open_maybe_gzip(path) as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+                raise ValueError(f"{path} is not an IDX file (bad magic number {head!r})")
+            dtype, ndim = _IDX_DTYPES[head[2]], head[3]
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise ValueError(f"{path}: the IDX header is cut short ({ndim} dimensions declared)")
+            shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
+            expected = dtype.itemsize
+            for d in shape:
+                expected *= d
+            if expected > MAX_IDX_BYTES:
+                raise ValueError(f"{path}: the IDX header declares shape {shape} ({expected:,} bytes), more than "
+                                 f"the {MAX_IDX_BYTES:,} bytes an IDX data set may hold; the file is corrupt")
+            data = f.read(expected)
+            extra = f.read(1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{path}: cannot be read as a (gzipped) IDX file: {err}; the download is damaged, "
+                         "delete it to fetch it again") from None
+    if len(data) != expected or extra:
         raise ValueError(
             f"{path}: the IDX header declares shape {shape} ({expected} bytes of data) "
-            f"but the file holds {len(data) - header}; it is truncated or corrupt"
+            f"but the file holds {'more' if extra else len(data)}; it is truncated or corrupt"
         )
-    return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def read_table(path, delimiter=None):
@@ -100,7 +121,7 @@ def _read_npy(raw):
         return np.lib.format.read_array(fp, allow_pickle=False)
     except ValueError:
         pass
-    # An object array (ragged IMDB sequences): skip the .npy header, then unpickle safely.
+    # An object array (ragged IMDB or Reuters sequences): skip the .npy header, then unpickle safely.
     fp.seek(0)
     major, _ = np.lib.format.read_magic(fp)
     if major == 1:
@@ -115,10 +136,14 @@ def _read_npy(raw):
 def load_npz(path):
     """All members of an `.npz` archive as a dict of arrays (object arrays read safely)."""
     out = {}
-    with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if member.endswith(".npy"):
-                out[member[: -len(".npy")]] = _read_npy(archive.read(member))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if member.endswith(".npy"):
+                    out[member[: -len(".npy")]] = _read_npy(archive.read(member))
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{path}: cannot be read as an .npz archive: {err}; the file is damaged, delete it to "
+                         "fetch it again") from None
     return out
 
 
@@ -132,8 +157,15 @@ def read_cifar_batch(fileobj, label_key="labels"):
     if not isinstance(batch, dict):
         raise ValueError(f"not a CIFAR batch: expected a dict, got {type(batch).__name__}")
     batch = {k.decode("utf8") if isinstance(k, bytes) else k: v for k, v in batch.items()}
-    data = np.asarray(batch["data"], dtype=np.uint8)
-    return data.reshape(data.shape[0], 3, 32, 32), batch[label_key]
+    missing = [k for k in ("data", label_key) if k not in batch]
+    if missing:
+        raise ValueError(f"not a CIFAR batch with {label_key!r}: no {', '.join(map(repr, missing))} among its keys "
+                         f"{sorted(map(str, batch))}")
+    data, labels = np.asarray(batch["data"]), batch[label_key]
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+        raise ValueError(f"not a CIFAR batch: expected uint8 data (n, 3072) and n labels, got {data.dtype} data "
+                         f"{data.shape} and {len(labels)} labels")
+    return data.reshape(data.shape[0], 3, 32, 32), labels
 
 
 def shuffle_split(x, y, test_split, seed):

@@ -10,7 +10,7 @@ from lamina.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
                                    average, concatenate, dot, maximum, minimum, multiply, subtract)
 from lamina.layers.op_layer import OpLayer
 from lamina.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
-from lamina.layers.regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
+from lamina.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
                                           SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
@@ -30,3 +30,9 @@ def deserialize(config, custom_objects=None):
     """A layer (or model) from Keras's config dict: lamina's own classes, and user classes that are
     registered (`register_keras_serializable`), in `custom_objects` or in a `custom_object_scope`."""
     return _registry.deserialize_keras_object(config, None, "layer", custom_objects)
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

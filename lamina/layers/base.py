@@ -27,9 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend import config, naming, tracking
+from lamina.backend.memory import check_fits
 from lamina.backend.random import SeedGenerator
 from lamina.backend.scope import StatelessScope, current_scope
-from lamina.backend.variables import Variable
+from lamina.backend.variables import Variable, charge
 from lamina.layers import symbolic
 
 _context = threading.local()
@@ -147,6 +148,8 @@ def _marking_built(build):
     def wrapper(self, *args, **kwargs):
         result = build(self, *args, **kwargs)
         self.built = True
+        if args and getattr(self, "_build_shapes", None) is None:
+            self._build_shapes = _plain_shapes(args[0])
         return result
 
     wrapper._marks_built = True
@@ -162,6 +165,30 @@ def _call_accepts_init(cls, name):
         return name in inspect.signature(cls.__init__).parameters
     except (TypeError, ValueError):
         return False
+
+
+class DTypePolicy:
+    """A single-dtype policy (`keras.DTypePolicy("float32")`): `name`, `compute_dtype`, `variable_dtype`."""
+
+    def __init__(self, name="float32"):
+        self.name = _policy_dtype(name, "DTypePolicy")
+
+    @property
+    def compute_dtype(self):
+        return self.name
+
+    @property
+    def variable_dtype(self):
+        return self.name
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return isinstance(other, DTypePolicy) and other.name == self.name
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self.name}">'
 
 
 class Layer(tracking.Trackable):
@@ -195,7 +222,7 @@ class Layer(tracking.Trackable):
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s): {bad}.")
         self.name = name or naming.auto_name(type(self).__name__)
         self._trainable = bool(trainable)
-        self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.dtype = _policy_dtype(dtype, self.name)
         self.built = False
         self.input_spec = None
         self.supports_masking = False
@@ -205,6 +232,7 @@ class Layer(tracking.Trackable):
         self._losses_override = None  # set by Trainer.compute_loss_and_updates: the forward pass's losses
         self._inbound_nodes = []
         self._output_shapes = None
+        self._build_shapes = None  # the input shape(s) `build` got (`get_build_config`)
         if activity_regularizer is not None:
             from lamina import regularizers
 
@@ -230,13 +258,24 @@ class Layer(tracking.Trackable):
 
         shape = tuple(int(d) for d in (shape or ()))
         dtype = config.standardize_dtype(dtype or self.dtype)
+        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        size = 1
+        for d in shape:
+            size *= d
+        charge(shape, dtype, f"Layer '{self.name}': weight '{name}'")  # a loader's size guard
+        check_fits(size * np.dtype(dtype).itemsize, f"Layer '{self.name}': weight '{name}' of shape {shape}")
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
         init = initializers.get(initializer)
-        with jax.ensure_compile_time_eval():
-            value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
-            value = jnp.asarray(value, dtype)
-        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        try:
+            with jax.ensure_compile_time_eval():
+                value = init(shape, dtype=dtype) if callable(init) else jnp.asarray(init, dtype)
+                value = jnp.asarray(value, dtype)
+        except Exception as err:  # an allocation failure inside XLA becomes a catchable MemoryError
+            if "RESOURCE_EXHAUSTED" in str(err) or "out of memory" in str(err).lower():
+                raise MemoryError(f"Layer '{self.name}': weight '{name}' of shape {shape} could not be "
+                                  f"allocated: {err}") from None
+            raise
         var = Variable(value, dtype=dtype, trainable=trainable and self.trainable, name=name,
                        regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
         var.path = f"{self.name}/{name}"
@@ -323,6 +362,35 @@ class Layer(tracking.Trackable):
             return self.variables
         return [v for v in self.variables if not v.trainable]
 
+    # ----- dtypes and names, as Keras 3 exposes them --------------------------------------------------
+
+    @property
+    def dtype_policy(self):
+        """The layer's dtype policy; lamina's policies are single dtypes (compute = variable dtype)."""
+        return DTypePolicy(self.dtype)
+
+    @property
+    def compute_dtype(self):
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype
+
+    @property
+    def input_dtype(self):
+        """The dtype float inputs are cast to before `call`."""
+        return self.dtype
+
+    @property
+    def path(self):
+        """The layer's path (its name: lamina has no name scopes)."""
+        return self.name
+
+    @property
+    def metrics_variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
     @property
     def trainable(self):
         return self._trainable
@@ -341,7 +409,7 @@ class Layer(tracking.Trackable):
         return [np.asarray(v.value) for v in self.weights]
 
     def set_weights(self, weights):
-        """Set all weights from a list of arrays; count and shapes are checked first."""
+        """Set all weights from a list of arrays; counts, shapes and values are all checked before any is set."""
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
@@ -350,6 +418,7 @@ class Layer(tracking.Trackable):
                 f"Layer '{self.name}' has {len(own)} weights ({names}) but set_weights received "
                 f"{len(weights)} arrays."
             )
+        values = []
         for var, value in zip(own, weights):
             shape = tuple(np.shape(value))
             if shape != var.shape:
@@ -357,8 +426,13 @@ class Layer(tracking.Trackable):
                     f"Layer '{self.name}': weight '{var.path}' has shape {var.shape} but set_weights "
                     f"received an array of shape {shape}."
                 )
-        for var, value in zip(own, weights):
-            var.assign(np.asarray(value))
+            try:
+                values.append(np.asarray(value, dtype=var.dtype))
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"Layer '{self.name}': the value given for weight '{var.path}' is not "
+                                 f"numeric ({err}).") from None
+        for var, value in zip(own, values):
+            var.assign(value)
 
     def save_own_variables(self, store):
         """Write this layer's own variables into `store` as {"0": array, "1": ...} (Keras's file layout)."""
@@ -471,6 +545,21 @@ class Layer(tracking.Trackable):
             return
         self.build(shapes)
         self.built = True
+        if self._build_shapes is None:
+            self._build_shapes = _plain_shapes(shapes)
+
+    def get_build_config(self):
+        """`{"input_shape": shape}` the layer was built for (Keras's form, written into model files), or
+        None when it is not built or was built without a known input shape."""
+        if not self.built or self._build_shapes is None:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        """Build the layer from `get_build_config()` (a loader calls it before setting the weights)."""
+        if config and not self.built and config.get("input_shape") is not None:
+            self.build(config["input_shape"])
+            self.built = True
 
     def _check_inputs(self, inputs):
         if self.input_spec is None:
@@ -568,6 +657,33 @@ class Layer(tracking.Trackable):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _policy_dtype(dtype, layer_name):
+    """The dtype a layer computes and stores in, from a dtype name or a Keras DTypePolicy (name or config).
+
+    Mixed policies ("mixed_float16", "mixed_bfloat16": float16 math on float32 weights) are refused rather
+    than silently run in float32: lamina has no mixed precision.
+    """
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name", dtype.get("name"))
+    elif dtype is not None and not isinstance(dtype, str) and hasattr(dtype, "name") and not hasattr(dtype, "itemsize"):
+        dtype = dtype.name  # a DTypePolicy-like object
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(f"Layer '{layer_name}': the dtype policy {dtype!r} (mixed precision) is not supported by "
+                         "lamina; use a single dtype such as 'float32' or 'bfloat16'.")
+    return config.standardize_dtype(dtype)
+
+
+def _plain_shapes(shapes):
+    """Shapes as JSON-friendly lists (None for unknown sizes), keeping list / dict nesting."""
+    if isinstance(shapes, dict):
+        return {k: _plain_shapes(v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return [None if d is None else int(d) for d in shapes]
+    if isinstance(shapes, (list, tuple)):
+        return [_plain_shapes(s) for s in shapes]
+    return None
 
 
 def _is_layer(obj):

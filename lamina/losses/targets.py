@@ -51,6 +51,7 @@ def validate_targets(loss, y_true, y_pred_shape):
     """
     kind = loss_kind(loss)
     if kind is None:
+        _check_elementwise_shapes(loss, np.shape(y_true), y_pred_shape)
         return []
     y = np.asarray(y_true)
     if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
@@ -121,3 +122,46 @@ def validate_targets(loss, y_true, y_pred_shape):
                 f"Loss '{name}' expects targets in [0, 1]; got {y[at].item()!r} at index {at}.{hint}"
             )
     return issued
+
+
+def _lamina_loss(loss):
+    """The built-in Loss behind `loss` (a name, a lamina Loss or a lamina loss function), else None."""
+    if isinstance(loss, str):
+        try:
+            loss = get(loss)
+        except ValueError:
+            return None
+    elif not isinstance(loss, Loss) and callable(loss):
+        if not getattr(loss, "__module__", "").startswith("lamina."):
+            return None
+        loss = _from_function(loss)
+    if not isinstance(loss, Loss) or not type(loss).__module__.startswith("lamina."):
+        return None
+    fn = getattr(loss, "fn", None)
+    if fn is not None and not getattr(fn, "__module__", "").startswith("lamina."):
+        return None
+    return loss
+
+
+def _check_elementwise_shapes(loss, y_shape, y_pred_shape):
+    """A built-in element-wise loss (mse, mae, hinge, ...) needs targets shaped like the output.
+
+    Keras broadcasts e.g. y of shape (n, 3) against a (n, 1) output and trains on a wrong loss
+    without a word; here it is an error. Ranks may differ by one trailing unit axis (Keras's rule).
+    """
+    found = _lamina_loss(loss)
+    if found is None or not len(y_shape):
+        return
+    want = tuple(y_pred_shape[1:])
+    got = tuple(y_shape[1:])
+    if len(got) == len(want) + 1 and got and got[-1] == 1:
+        got = got[:-1]
+    elif len(want) == len(got) + 1 and want and want[-1] == 1:
+        want = want[:-1]
+    if len(got) == len(want) and all(w is None or g == w for g, w in zip(got, want)):
+        return
+    raise ValueError(
+        f"Loss '{found.name}': targets of shape {tuple(y_shape)} do not match the model output "
+        f"{tuple(y_pred_shape)}; the loss would broadcast them against each other and train on a wrong value. "
+        f"Give one target per output unit (y of shape (n, {', '.join(str(d) for d in y_pred_shape[1:])}))."
+    )

@@ -212,13 +212,38 @@ def graph_config(model, graph):
         layers.append(entry)
 
     def ends(struct):
+        if isinstance(struct, dict):  # by key: the flat leaves come in sorted-key order, not the dict's
+            return {key: history(value) for key, value in struct.items()}
         flat = [history(t) for t in symbolic.symbolic_leaves(struct)]
-        if isinstance(struct, dict):
-            return dict(zip(struct, flat))
         return flat if isinstance(struct, list) else flat[0]
 
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": ends(graph.inputs_struct), "output_layers": ends(graph.outputs_struct)}
+
+
+def _check_references(config):
+    """Every layer a config's calls and ends refer to must be among its layers (else a clear error)."""
+    if not isinstance(config.get("layers"), list):
+        raise ValueError("Functional config: 'layers' must be a list of layer configs.")
+    names = {entry.get("name") or entry.get("config", {}).get("name") for entry in config["layers"]}
+
+    def refs(tree):
+        return [x["config"]["keras_history"][0] for x in jax.tree_util.tree_leaves(tree, is_leaf=_is_tensor_ref)
+                if _is_tensor_ref(x)]
+
+    for entry in config["layers"]:
+        for name in refs(entry.get("inbound_nodes", [])):
+            if name not in names:
+                raise ValueError(f"Functional config: layer '{entry.get('name')}' is called on the output of layer "
+                                 f"'{name}', which is not among the config's layers.")
+    for key in ("input_layers", "output_layers"):
+        ends = config.get(key)
+        flat = jax.tree_util.tree_leaves(ends, is_leaf=lambda x: isinstance(x, list) and len(x) == 3
+                                         and isinstance(x[0], str))
+        for item in flat:
+            name = item[0] if isinstance(item, list) else item
+            if isinstance(name, str) and name not in names:
+                raise ValueError(f"Functional config: its {key} name layer '{name}', which is not among its layers.")
 
 
 def _is_tensor_ref(x):
@@ -227,6 +252,7 @@ def _is_tensor_ref(x):
 
 def graph_from_config(config, custom_objects=None):
     """(inputs, outputs) rebuilt from Keras's functional config: new layers, called like the saved ones."""
+    _check_references(config)
     created = {}
     produced = {}  # layer name -> list of node outputs
     pending = []

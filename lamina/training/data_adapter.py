@@ -3,7 +3,7 @@
 In-memory data becomes an `ArrayData`: x, y and sample weights as pytrees of
 NumPy arrays with a common first axis, put on the device once. Generators and
 `PyDataset` objects become a `StreamData` that yields batches. All checks here
-run on the host, before any compute, and name what is wrong.
+run on the host, before any compute, and name what is wrong (the checks of values and targets are in `checks`).
 
 Both are data sources with one interface for the engine's loop:
 
@@ -36,6 +36,14 @@ def to_numpy_tree(x, what):
     if x is None:
         return None
     if _is_frame(x):
+        kinds = getattr(x, "dtypes", None)
+        if kinds is not None and hasattr(kinds, "items"):  # a DataFrame: name the non-numeric columns
+            bad = [str(col) for col, kind in kinds.items() if getattr(kind, "kind", "O") not in "biuf"]
+        else:
+            bad = [] if getattr(getattr(x, "dtype", None), "kind", "O") in "biuf" else [str(getattr(x, "name", what))]
+        if bad:
+            raise ValueError(f"{what}: column(s) {bad} are not numeric; encode them as numbers first (e.g. "
+                             "one-hot with pandas.get_dummies) or drop them.")
         return x.to_numpy()
     if isinstance(x, dict):
         return {k: to_numpy_tree(v, f"{what}['{k}']") for k, v in x.items()}
@@ -66,32 +74,6 @@ def num_samples(tree, what):
     if len(sizes) > 1:
         raise ValueError(f"{what}: the arrays have different numbers of samples: {sorted(sizes)}.")
     return sizes.pop() if sizes else 0
-
-
-def check_finite(tree, what):
-    """Raise if a float array holds NaN or inf, naming the first bad position.
-
-    Returns the largest absolute value over the float arrays (0.0 if none). Two plain
-    reductions (min, max) per array, which NaN and inf propagate through; the slower
-    search for the position runs only when something is wrong.
-    """
-    largest = 0.0
-    for path, arr in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        if arr is None or not np.issubdtype(np.asarray(arr).dtype, np.floating) or not np.size(arr):
-            continue
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        if np.isfinite(lo) and np.isfinite(hi):
-            largest = max(largest, -lo, hi)
-            continue
-        bad = ~np.isfinite(arr)
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        kind = "NaN" if np.isnan(arr[where]) else "inf"
-        raise ValueError(
-            f"{what + jax.tree_util.keystr(path)} contains {int(bad.sum())} non-finite value(s); the first is "
-            f"{kind} at index {where}. Clean or impute the data (e.g. np.nan_to_num or dropping rows) before "
-            "training."
-        )
-    return largest
 
 
 class Chunk(NamedTuple):
@@ -250,8 +232,14 @@ class StreamData:
         self.source = source
         self.indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self.steps = steps if steps is not None else (len(source) if self.indexable else None)
+        if self.indexable and len(source) == 0:
+            raise ValueError(f"The data source ({type(source).__name__}) is empty: len() is 0, so it has no batches.")
         self._iterator = None
         self._peeked = None
+        self.check = None  # set by the engine: checks every batch as it is read
+
+    def _checked(self, batch):
+        return self.check(batch) if self.check is not None else batch
 
     def peek(self):
         """The first batch, without losing it: an iterator's batch is yielded again by the next `batches()`."""
@@ -270,7 +258,7 @@ class StreamData:
         """Yield (x, y, sample_weight) NumPy batches for one epoch."""
         if self.indexable:
             for i in range(self.steps):
-                yield self._convert(self.source[i])
+                yield self._checked(self._convert(self.source[i]))
             if hasattr(self.source, "on_epoch_end"):
                 self.source.on_epoch_end()
             return
@@ -279,7 +267,7 @@ class StreamData:
         count = 0
         if self._peeked is not None and (self.steps is None or self.steps > 0):
             batch, self._peeked, count = self._peeked, None, 1
-            yield batch
+            yield self._checked(batch)
         while self.steps is None or count < self.steps:
             try:
                 batch = next(self._iterator)
@@ -287,7 +275,7 @@ class StreamData:
                 self._iterator = None
                 return
             count += 1
-            yield self._convert(batch)
+            yield self._checked(self._convert(batch))
 
     def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
         """The epoch in chunks of up to `chunk` batches, stacked on a prefetching thread.

@@ -32,7 +32,7 @@ from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
 from lamina.layers.base import shapes_of
-from lamina.training import compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
+from lamina.training import checks, compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
 
@@ -62,7 +62,10 @@ class Setup:
             if self.compile_loss is not None:
                 self.output_layers = model._output_layers(len(self.names))
                 self.fused = compile_utils.fusable_outputs(self.output_layers, self.compile_loss)
-        self.keras_steps = model._engine.keras_steps
+        # Keras-form steps (exact batches) when the model overrides a step piece or holds metrics of its own,
+        # or when a compiled loss or metric is user code (which never sees padding rows in Keras).
+        self.keras_steps = model._engine.keras_steps or compile_utils.holds_user_code(self.compile_loss,
+                                                                                      self.compile_metrics)
         self.metrics = list(model.metrics)
         self.sizes = [len(m.variables) for m in self.metrics]
         self.output_loss_index = {id(m): i for i, m in enumerate(self.compile_loss.metrics if self.compile_loss else [])}
@@ -203,28 +206,25 @@ class Engine:
 
     def _require_loss(self, what):
         setup = self.setup
-        if setup.compile_loss is None and not setup.keras_steps:
+        if setup.compile_loss is None and not self.keras_steps:
             raise ValueError(
                 f"{what}: the model was compiled without a loss, so there is nothing to train or measure. "
                 "Pass one to compile (e.g. `loss='mse'`), or override `train_step` / `compute_loss`."
             )
 
-    def check_data(self, data, what="x"):
-        """Non-finite values, targets that do not fit the loss, unscaled inputs: raise or warn, before compute."""
-        model, setup = self.model, self.setup
-        largest = data_adapter.check_finite(data.x, "x")
-        data_adapter.check_finite(data.y, "y")
-        data_adapter.check_finite(data.sample_weight, "sample_weight")
-        if setup.compile_loss is not None and data.y is not None:
-            y_flat = compile_utils.flatten_targets(data.y, setup.names)
-            compile_utils.validate_targets(setup.compile_loss, y_flat, setup.y_pred_shapes)
-            compile_utils.output_activation_warnings(setup.output_layers, setup.compile_loss, setup.y_pred_shapes)
-        if largest >= 1000 and not _scales_its_inputs(model):
-            warnings.warn(
-                f"Input values reach {largest:.4g}: unscaled inputs in the thousands slow or stall training. "
-                "Standardize them (e.g. a `Normalization` layer with `adapt`, or (x - mean) / std).",
-                stacklevel=4,
-            )
+    def check_data(self, data, training=False, what="", warn=True):
+        """Everything `checks` verifies, before compute, and (with `warn`) the likely-mistake warnings.
+
+        In-memory data is checked whole; a stream's batches are checked as they are read.
+        """
+        if isinstance(data, data_adapter.StreamData):
+            data.check = checks.StreamChecks(self.setup, what)
+            return
+        if data.n == 0:
+            raise ValueError(f"{what}x has 0 samples: there is nothing to {'train on' if training else 'evaluate'}.")
+        largest = checks.check_batch(self.setup, data.x, data.y, data.sample_weight, what)
+        if warn:
+            checks.warn_likely_mistakes(self.model, self.setup, largest)
 
     def _apply_class_weight(self, data, class_weight):
         """Fold `class_weight` into `data.sample_weight` (multiplied with given sample weights)."""
@@ -358,10 +358,12 @@ class Engine:
         first = train.peek()
         self.prepare(*first[:2]) if stream else self.prepare(train.x, train.y)
         self._require_loss("fit")
+        self.check_data(train, training=True)
+        if val is not None:
+            self.check_data(val, what="validation_data: ", warn=False)
         if not stream:
-            self.check_data(train)
             self._apply_class_weight(train, class_weight)
-            train.batch_size = batch_size
+            train.batch_size = min(batch_size, train.n)  # a batch larger than the data is the whole data
             train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
                                                                                "fit")
         steps = train.steps
@@ -380,38 +382,66 @@ class Engine:
         # logs fetched at the end: no host round trip per epoch.
         quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
         logs, epoch_logs, pending = {}, {}, []
+        done = state  # the state after the last finished epoch (kept if the run is interrupted)
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                if not quiet:
-                    cbs.on_epoch_begin(epoch)
+            initial_epoch, initial_step = _resume_point(model, initial_epoch)
+            if sync.changed():
+                state = sync.read(TrainState)
+            try:
+                for epoch in range(initial_epoch, epochs):
+                    if not quiet:
+                        cbs.on_epoch_begin(epoch)
+                        if sync.changed():
+                            state = sync.read(TrainState)
+                    skip = initial_step if epoch == initial_epoch else 0
+                    if not skip:  # a resumed epoch keeps the metric states of its steps already done
+                        state = self._fresh(state)
+                    epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
+                    if quiet:
+                        _queue_epoch(pending, state, logs)
+                        continue
+                    done = state
+                    sync.write(state)
+                    epoch_logs = self._epoch_logs(logs)
+                    if val is not None and _due(epoch, validation_freq):
+                        val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
+                                                      if isinstance(val, data_adapter.ArrayData)
+                                                      else validation_batch_size or batch_size,
+                                                      validation_steps, cbs)
+                        epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                        if sync.changed():
+                            state = sync.read(TrainState)
+                    cbs.on_epoch_end(epoch, epoch_logs)
                     if sync.changed():
                         state = sync.read(TrainState)
-                state = self._fresh(state)
-                epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
-                if quiet:
-                    pending.append(logs)
-                    continue
-                sync.write(state)
-                epoch_logs = self._epoch_logs(logs)
-                if val is not None and _due(epoch, validation_freq):
-                    val_logs = self.evaluate_data(val, validation_batch_size or batch_size, validation_steps, cbs)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                    if sync.changed():
-                        state = sync.read(TrainState)
-                cbs.on_epoch_end(epoch, epoch_logs)
-                if sync.changed():
-                    state = sync.read(TrainState)
-                if model.stop_training:
-                    break
+                    if model.stop_training:
+                        break
+            except KeyboardInterrupt:
+                # Keep what finished, as Keras does: the weights of the last completed epoch, and in a quiet
+                # fit (epochs queued without a look back) the history of the epochs already done.
+                finished = _finished(pending)
+                kept = [s for s, _ in finished if s is not None]
+                sync.write(kept[-1] if kept else done)
+                self._record_quiet_epochs(cbs, initial_epoch, finished)
+                _finalize_variables(model, epochs)
+                raise
             if quiet:
                 sync.write(state)
-                for epoch, logs in zip(range(initial_epoch, epochs), jax.device_get(pending)):
-                    epoch_logs = self._epoch_logs(logs)
-                    cbs.on_epoch_end(epoch, epoch_logs)
+                epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
+            _finalize_variables(model, epochs)
             cbs.on_train_end(epoch_logs)
         return history
+
+    def _record_quiet_epochs(self, cbs, initial_epoch, pending):
+        """Give the queued epochs' logs to the callbacks (History); returns the last epoch's logs."""
+        epoch_logs = None
+        for epoch, logs in zip(range(initial_epoch, initial_epoch + len(pending)),
+                               jax.device_get([p[1] for p in pending])):
+            epoch_logs = self._epoch_logs(logs)
+            cbs.on_epoch_end(epoch, epoch_logs)
+        return epoch_logs
 
     def _epoch_logs(self, logs):
         """Keras: the metrics' results when the step's logs have the same keys, else the last step's logs
@@ -425,19 +455,29 @@ class Engine:
     def _chunk_size(self, steps, batch_size, verbose, cbs):
         if self.model.steps_per_execution:
             return min(self.model.steps_per_execution, steps or self.model.steps_per_execution)
-        if cbs.wants_every_batch("train"):
-            return 1
+        interval = cbs.batch_interval("train")
+        if interval:  # batch hooks every `interval` steps: one compiled call per interval
+            return min(interval, steps) if steps else interval
         if verbose != 1 or not steps:
             return steps or 16
         flops_per_step = 6 * max(self.model.count_params(), 1) * batch_size
         return int(min(max(2.5e9 // flops_per_step, 1), steps))
 
-    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False):
-        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks."""
+    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False, skip=0):
+        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks. The first `skip`
+        steps are passed over (a resumed epoch; their data is still drawn from a stream)."""
         begin, end = f"on_{kind}_batch_begin", f"on_{kind}_batch_end"
-        per_batch = cbs is not None and cbs.wants_every_batch(kind)
+        per_batch = cbs is not None and cbs.batch_interval(kind) is not None
         logs, done = None, 0
         for chunk in chunks:
+            if chunk.last < skip:
+                done = chunk.last + 1
+                continue
+            if chunk.first < skip:
+                raise ValueError(
+                    f"fit: cannot resume at step {skip} of the epoch: this run's compiled chunk holds steps "
+                    f"{chunk.first}..{chunk.last}. Resume with the callbacks and `steps_per_execution` of the run "
+                    "that made the backup.")
             if per_batch:
                 getattr(cbs, begin)(chunk.first)
                 if sync.changed():
@@ -453,14 +493,17 @@ class Engine:
                 getattr(cbs, end)(chunk.last, _pythonify(logs))
                 if sync.changed():
                     state = sync.read(type(state))
-            if cbs is not None and cbs.progbar is not None and kind == "train":
-                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps)
+            if cbs is not None and cbs.progbar is not None:
+                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps, kind=kind)
             if kind == "train" and self.model.stop_training:  # set by a batch hook: end the epoch now
                 break
             if kind == "test" and self.model.stop_evaluating:
                 break
         if done == 0:
             raise ValueError(f"The {'training' if kind == 'train' else 'evaluation'} data produced no batches.")
+        if logs is None:  # every step was done before the resume: the logs are the restored metrics'
+            sync.write(state)
+            logs = self.model.get_metrics_result()
         return state, logs
 
     # ----- evaluate ----------------------------------------------------------------------------------
@@ -474,11 +517,14 @@ class Engine:
             data.batch_size = batch_size
             data.max_steps = steps
         chunk = data.steps or 16
-        if cbs is not None and cbs.wants_every_batch("test"):
-            chunk = 1
+        interval = cbs.batch_interval("test") if cbs is not None else None
+        if interval:
+            chunk = min(interval, chunk)
         model.stop_evaluating = False
         if cbs is not None:
             cbs.on_test_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): evaluate those
+                state = self._fresh(sync.read(EvalState))
         state, logs = self._run_epoch("test", data.chunks(self._runner("test"), chunk), state, sync, cbs)
         sync.write(state)
         logs = self._epoch_logs(logs)
@@ -500,8 +546,9 @@ class Engine:
             if data.y is None and not self.keras_steps:
                 raise ValueError("evaluate: `y` (the targets) is required with array inputs.")
             self.prepare(data.x, data.y)
-            self.check_data(data)
+            batch_size = min(batch_size, max(data.n, 1))
         self._require_loss("evaluate")
+        self.check_data(data)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                            steps=None)
         with jax.disable_jit(not model.jit_compile):
@@ -543,9 +590,12 @@ class Engine:
             return self._predict_stream(data_adapter.StreamData(x, steps), cbs)
         x = data_adapter.to_numpy_tree(x, "x")
         n = data_adapter.num_samples(x, "x")
+        if n == 0:
+            raise ValueError("predict: x has 0 samples.")
+        batch_size = min(batch_size, n)
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
-        wants_batches = cbs.wants_every_batch("predict")
+        wants_batches = cbs.batch_interval("predict") is not None
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
                 and not self.keras_steps and not cbs.user_callbacks):
             out = host_predict.predict(self, x)
@@ -558,6 +608,8 @@ class Engine:
         outputs = []
         with jax.disable_jit(not model.jit_compile):
             cbs.on_predict_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): predict with those
+                state = sync.read(PredictState)
             if n <= batch_size or wants_batches:
                 for start in range(0, n, batch_size):
                     cbs.on_predict_batch_begin(start // batch_size)
@@ -566,6 +618,9 @@ class Engine:
                     outputs.append(out)
                     sync.write(state)
                     cbs.on_predict_batch_end(start // batch_size, {"outputs": out})
+                    if cbs.progbar is not None:
+                        cbs.progbar.update_chunk(start // batch_size + 1, None, math.ceil(n / batch_size),
+                                                 kind="predict")
                     if sync.changed():
                         state = sync.read(PredictState)
                     if model.stop_predicting:
@@ -587,6 +642,9 @@ class Engine:
                 out = jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p])[:n], *parts)
                 sync.write(state)
                 cbs.on_predict_batch_end(n_steps - 1, {"outputs": out})
+                if cbs.progbar is not None:
+                    steps_total = n_steps + (1 if exact and rest else 0)
+                    cbs.progbar.update_chunk(steps_total, None, steps_total, kind="predict")
             cbs.on_predict_end()
         return jax.tree_util.tree_map(np.asarray, out)
 
@@ -599,6 +657,8 @@ class Engine:
                                callbacks=None)
             outs.append(out)
             cbs.on_predict_batch_end(i, {"outputs": out})
+            if cbs.progbar is not None:
+                cbs.progbar.update_chunk(i + 1, None, data.steps, kind="predict")
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the data produced no batches.")
@@ -617,7 +677,7 @@ class Engine:
         data = data_adapter.ArrayData(x, y, sample_weight)
         self.prepare(data.x, data.y)
         self._require_loss("train_on_batch")
-        self.check_data(data)
+        self.check_data(data, training=True)
         self._apply_class_weight(data, class_weight)
         data.batch_size = max(data.n, 1)
         sync = self._sync(with_optimizer=True)
@@ -632,6 +692,7 @@ class Engine:
         data = data_adapter.ArrayData(x, y, sample_weight)
         self.prepare(data.x, data.y)
         self._require_loss("test_on_batch")
+        self.check_data(data)
         with jax.disable_jit(not self.model.jit_compile):
             logs = self.evaluate_data(data, max(data.n, 1))
         return self._batch_result(logs, return_dict)
@@ -640,10 +701,41 @@ class Engine:
         return logs if return_dict else self._in_metrics_order(logs)
 
 
-def _scales_its_inputs(model):
-    """Whether the first layer rescales or looks up its inputs (then large raw values are fine)."""
-    first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
-    return type(first).__name__ in ("Normalization", "Rescaling", "BatchNormalization", "Embedding")
+def _resume_point(model, initial_epoch):
+    """(epoch, step) where this fit starts: a callback (BackupAndRestore) may have set the model's
+    `_initial_epoch` and `_initial_step` in on_train_begin; they hold for this fit only."""
+    epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
+    step = model._initial_step
+    model._initial_epoch, model._initial_step = None, 0
+    return epoch, step
+
+
+def _finalize_variables(model, epochs):
+    """Keras ends every fit with `optimizer.finalize_variable_values` (with `use_ema`: the averages become
+    the weights)."""
+    if epochs > 0 and model.optimizer is not None and hasattr(model.optimizer, "finalize_variable_values"):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+
+
+def _queue_epoch(pending, state, logs):
+    """Add a dispatched epoch to a quiet fit's queue, keeping the run-ahead bounded: the host waits for the
+    epoch two before this one (the device is busy with the next ones meanwhile) and forgets the states of
+    older epochs, so memory stays flat and Ctrl-C finds the last finished epoch's state at hand."""
+    pending.append((state, logs))
+    if len(pending) >= 3:
+        jax.block_until_ready(pending[-3][1])
+    if len(pending) >= 4:
+        pending[-4] = (None, pending[-4][1])
+
+
+def _finished(pending):
+    """The queued epochs whose computation has completed (their outputs are ready), in order."""
+    done = []
+    for state, logs in pending:
+        if not all(leaf.is_ready() for leaf in jax.tree_util.tree_leaves(logs) if isinstance(leaf, jax.Array)):
+            break
+        done.append((state, logs))
+    return done
 
 
 def _due(epoch, freq):

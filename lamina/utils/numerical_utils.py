@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from lamina.backend.memory import check_fits
+
 
 def _where(arr, mask):
     """Human-readable position of the first True in `mask` ("index 4" or "index (2, 0)")."""
@@ -36,6 +38,10 @@ def _as_class_indices(x):
         nan = np.isnan(arr)
         if nan.any():
             raise ValueError(f"to_categorical: `x` contains NaN at {_where(arr, nan)}; class labels must be integers")
+        huge = ~np.isfinite(arr) | (np.abs(arr) > np.iinfo(np.int64).max)
+        if huge.any():
+            value = (arr[np.unravel_index(int(np.argmax(huge)), arr.shape)] if arr.ndim else arr).item()
+            raise ValueError(f"to_categorical: `x` holds {value} at {_where(arr, huge)}, which is not a class index")
         bad = arr != np.round(arr)
         if bad.any():
             value = (arr[np.unravel_index(int(np.argmax(bad)), arr.shape)] if arr.ndim else arr).item()
@@ -96,6 +102,8 @@ def to_categorical(x, num_classes=None, dtype="float32"):
             f"(valid labels are 0..{num_classes - 1}). Pass num_classes={int(labels.max()) + 1} or fix the labels."
         )
     flat = labels.reshape(-1)
+    check_fits(flat.shape[0] * num_classes * np.dtype(dtype).itemsize,
+               f"to_categorical: a one-hot array of {flat.shape[0]} rows x {num_classes} classes")
     out = np.zeros((flat.shape[0], num_classes), dtype=dtype)
     out[np.arange(flat.shape[0]), flat] = 1
     return out.reshape(tuple(shape) + (num_classes,))
