@@ -19,9 +19,9 @@ from lamina.backend import dispatch
 class OpLayer(Layer):
     """Calls the op `op` (a `lamina.ops` name or the op function) with the node's arguments."""
 
-    def __init__(self, op, name=None, **kwargs):
+    def __init__(self, op, name=None):
         fn = op if callable(op) else _lookup(op)
-        super().__init__(name=name or naming.auto_name(fn.__name__), **kwargs)
+        super().__init__(name=name or naming.auto_name(fn.__name__))
         self.op = fn.__name__
         self._fn = getattr(fn, "__wrapped__", fn)
         self.built = True
