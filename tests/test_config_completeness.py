@@ -43,7 +43,7 @@ REQUIRED = {
     "units": 3, "rate": 0.25, "stddev": 0.1, "activation": "relu", "function": lamina.activations.relu, "axes": 1,
     "dims": (2, 1), "n": 2, "target_shape": (2, 3), "scale": 2.0, "input_dim": 5, "output_dim": 3,
     "recall": 0.5, "precision": 0.5, "sensitivity": 0.5, "specificity": 0.5, "fn": lamina.losses.mean_squared_error,
-    "op": "relu",
+    "op": "relu", "filters": 2, "kernel_size": 3, "pool_size": 2,
 }
 
 #: Another value for an argument, by name (tried after SPECIFIC, before values derived from the default).
@@ -66,6 +66,9 @@ OTHER = {
     "ema_overwrite_frequency": 10, "loss_scale_factor": 128.0, "gradient_accumulation_steps": 2,
     "renorm_clipping": {"rmax": 3.0, "rmin": 0.3, "dmax": 5.0}, "input_axes": [0], "output_axes": [1],
     "shape": (5,), "batch_shape": (2, 4), "sparse": False,
+    **{f"{part}_{what}": value for part in ("depthwise", "pointwise")
+       for what, value in (("initializer", "ones"), ("regularizer", "l2"), ("constraint", "non_neg"))},
+    "output_padding": 1, "interpolation": "bilinear", "cropping": 2,
 }
 
 #: Arguments that only make sense with a partner: (class, argument) -> (partner arguments, value a, value b);
@@ -74,6 +77,7 @@ PAIRS = {
     ("Normalization", "mean"): ({"variance": [1.0, 1.0]}, [0.0, 0.0], [1.0, 2.0]),
     ("Normalization", "variance"): ({"mean": [0.0, 0.0]}, [1.0, 1.0], [1.0, 4.0]),
     ("InputLayer", "shape"): ({}, (4,), (5,)),
+    **{(f"Conv{n}DTranspose", "output_padding"): ({"strides": 2}, None, 1) for n in (1, 2, 3)},
     ("InputLayer", "batch_shape"): ({}, (2, 4), (3, 4)),
     ("AUC", "num_labels"): ({"multi_label": True}, 2, 3),
     **{(name, axes): ({other: [1]}, [0], [0, 1]) for name in (
@@ -82,6 +86,9 @@ PAIRS = {
 }
 #: Values for one class's argument.
 SPECIFIC = {
+    **{(f"{kind}Pooling{n}D", arg): 3 for kind in ("Max", "Average") for n in (1, 2, 3)
+       for arg in ("pool_size", "strides")},
+    **{(f"UpSampling{n}D", "size"): 3 for n in (1, 2, 3)}, **{(f"ZeroPadding{n}D", "padding"): 2 for n in (1, 2, 3)},
     ("Dice", "axis"): (1,), ("Tversky", "axis"): (1,), ("Concatenate", "axis"): 1, ("Softmax", "axis"): 1,
     ("Dot", "axes"): 2, ("F1Score", "average"): "micro", ("FBetaScore", "average"): "weighted",
     ("LeakyReLU", "alpha"): 0.1, ("OrthogonalRegularizer", "mode"): "columns", ("VarianceScaling", "mode"): "fan_avg",
@@ -109,6 +116,19 @@ def _classes(kind):
     return sorted(found, key=lambda c: c.__name__)
 
 
+#: Base-class arguments a class refuses (with a clear TypeError), as Keras's class has no such argument.
+NOT_TAKEN = {(f"Conv{n}DTranspose", "groups") for n in (1, 2, 3)} | {("UpSampling1D", "data_format"),
+                                                                    ("Cropping1D", "data_format")}
+
+
+def test_arguments_a_class_does_not_take_are_refused_clearly():
+    classes = {c.__name__: c for c in _classes("layer")}
+    for name, argument in sorted(NOT_TAKEN):
+        with pytest.raises(TypeError, match=f"takes no `{argument}`"):
+            classes[name](**{k: REQUIRED[k] for k in ("filters", "kernel_size") if name.startswith("Conv")},
+                          **{argument: 2})
+
+
 def _parameters(cls):
     """The keyword arguments `cls` accepts: its own, and those its `**kwargs` pass to base classes."""
     params = {}
@@ -118,7 +138,7 @@ def _parameters(cls):
             continue
         signature = inspect.signature(init)
         for p in list(signature.parameters.values())[1:]:
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and (cls.__name__, p.name) not in NOT_TAKEN:
                 params.setdefault(p.name, p)
         if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
             break

@@ -320,6 +320,10 @@ REQUIRED = {
     "MeanMetricWrapper": {"fn": lamina.losses.mean_absolute_error}, "PrecisionAtRecall": {"recall": 0.5},
     "RecallAtPrecision": {"precision": 0.5}, "SensitivityAtSpecificity": {"specificity": 0.5},
     "SpecificityAtSensitivity": {"sensitivity": 0.5}, "OpLayer": {"op": "relu"},
+    **{f"{kind}Pooling{n}D": {"pool_size": 2} for kind in ("Max", "Average") for n in (1, 2, 3)},
+    **{name.format(n): {"filters": 2, "kernel_size": 3} for name in ("Conv{}D", "SeparableConv{}D", "Conv{}DTranspose")
+       for n in (1, 2, 3)},
+    **{f"DepthwiseConv{n}D": {"kernel_size": 3} for n in (1, 2, 3)},
 }
 # Abstract bases and models (models are covered by the tests above).
 SKIP = {"Layer", "Model", "Functional", "Sequential", "Regularizer", "Constraint", "Initializer", "Loss", "Metric"}

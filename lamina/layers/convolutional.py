@@ -237,6 +237,9 @@ class BaseConvTranspose(BaseConv):
                  dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
+        if "groups" in kwargs:
+            raise TypeError(f"{type(self).__name__} takes no `groups` argument (Keras's transposed convolutions "
+                            "have none); use Conv*D for grouped convolutions.")
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)

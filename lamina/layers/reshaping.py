@@ -179,6 +179,9 @@ class UpSampling1D(_UpSampling):
     def __init__(self, size=2, **kwargs):
         if isinstance(size, bool) or not isinstance(size, numbers.Integral):
             raise TypeError(f"UpSampling1D: `size` must be an int, got {size!r} of type {type(size).__name__}.")
+        if "data_format" in kwargs:
+            raise TypeError("UpSampling1D takes no `data_format` argument: its input is always (batch, steps, "
+                            "channels).")
         super().__init__(size, "channels_last", **kwargs)
 
     def get_config(self):
@@ -325,6 +328,8 @@ class Cropping1D(_Cropping):
     rank = 1
 
     def __init__(self, cropping=(1, 1), **kwargs):
+        if "data_format" in kwargs:
+            raise TypeError("Cropping1D takes no `data_format` argument: its input is always (batch, steps, channels).")
         super().__init__(cropping, "channels_last", **kwargs)
 
     def get_config(self):
