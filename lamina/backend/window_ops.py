@@ -29,10 +29,18 @@ import numpy as np
 from jax import lax
 
 
+def dimension_numbers(rank, data_format):
+    """lax's layout strings for a rank-1..3 convolution: inputs/outputs "NHWC" or "NCHW", kernel "HWIO"
+    (Keras's kernel layout [*kernel_size, in, out])."""
+    axes = "DHW"[3 - rank:]
+    io = "NC" + axes if data_format == "channels_first" else "N" + axes + "C"
+    return io, axes + "IO", io
+
+
 def conv(x, kernel, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers, groups=1):
     """`lax.conv_general_dilated(x, kernel, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
     feature_group_count=groups)` with a loop-friendly kernel gradient. `padding`: explicit (before, after)
-    pairs; `dimension_numbers`: lax's layout strings, e.g. ("NCHW", "HWIO", "NCHW").
+    pairs, or "SAME"/"VALID"; `dimension_numbers`: lax's layout strings, e.g. ("NCHW", "HWIO", "NCHW").
 
     Other layouts are transposed to [batch, *spatial, channels] and [*spatial, in, out] around the
     convolution: inside a loop XLA:CPU runs a channels-first convolution several times slower.
@@ -42,6 +50,9 @@ def conv(x, kernel, strides, padding, lhs_dilation, rhs_dilation, dimension_numb
     data, weights = "N" + spatial + "C", spatial + "IO"
     x = _to_layout(x, lhs_spec, data)
     kernel = _to_layout(kernel, rhs_spec, weights)
+    if isinstance(padding, str):
+        reach = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:-2], rhs_dilation)]
+        padding = lax.padtype_to_pads(x.shape[1:-1], reach, strides, padding)
     args = tuple(strides), tuple(map(tuple, padding)), tuple(lhs_dilation), tuple(rhs_dilation)
     if groups > 1 and kernel.shape[-2] == 1:  # depthwise: one input channel per group
         out = _depthwise(x, kernel, *args)
@@ -150,9 +161,15 @@ def _blocks(x, window):
     return x.reshape(shape), tuple(axes)
 
 
+def _pads(shape, window, strides, padding):
+    return lax.padtype_to_pads(shape, window, strides, padding) if isinstance(padding, str) else padding
+
+
 def max_pool(x, window, strides, padding):
-    """Max over windows (full-rank `window`, `strides`, (before, after) `padding`); padding never wins."""
-    window, strides, padding = tuple(window), tuple(strides), tuple(map(tuple, padding))
+    """Max over windows (full-rank `window`, `strides`; `padding`: (before, after) pairs or "SAME"/"VALID");
+    padding never wins."""
+    window, strides = tuple(window), tuple(strides)
+    padding = tuple(map(tuple, _pads(x.shape, window, strides, padding)))
     if _tiles(x.shape, window, strides, padding):
         return _tiled_max(x, window)
     lowest = -np.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
@@ -162,7 +179,8 @@ def max_pool(x, window, strides, padding):
 
 def avg_pool(x, window, strides, padding):
     """Mean over windows; with padding, each window's mean is over its real (unpadded) inputs."""
-    window, strides, padding = tuple(window), tuple(strides), tuple(map(tuple, padding))
+    window, strides = tuple(window), tuple(strides)
+    padding = tuple(map(tuple, _pads(x.shape, window, strides, padding)))
     if _tiles(x.shape, window, strides, padding):
         blocks, axes = _blocks(x, window)
         return jnp.mean(blocks, axis=axes)

@@ -25,13 +25,6 @@ from lamina.layers import spatial
 from lamina.layers.base import Layer
 
 
-def _dimension_numbers(rank, data_format):
-    """lax's layout strings: inputs/outputs "NHWC" or "NCHW", kernel "HWIO" (for rank 2)."""
-    axes = "DHW"[3 - rank:]
-    io = "NC" + axes if data_format == "channels_first" else "N" + axes + "C"
-    return io, axes + "IO", io
-
-
 def _positive(owner, name, value):
     return spatial.int_tuple(owner, name, value, 1)[0]
 
@@ -183,7 +176,7 @@ class BaseConv(_Convolution):
 
     def _convolve(self, inputs):
         return window_ops.conv(inputs, self.kernel.value, self.strides, self._pads(inputs.shape), (1,) * self.rank,
-                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format), self.groups)
+                               self.dilation_rate, window_ops.dimension_numbers(self.rank, self.data_format), self.groups)
 
     def _head_config(self):
         return {"filters": self.filters, **self._window_config(), "groups": self.groups}
@@ -278,7 +271,7 @@ class BaseConvTranspose(BaseConv):
         # A convolution of the stride-dilated input with the spatially flipped kernel, in and out swapped.
         kernel = jnp.swapaxes(jnp.flip(self.kernel.value, axis=tuple(range(self.rank))), -1, -2)
         return window_ops.conv(inputs, kernel, (1,) * self.rank, self._pads(inputs.shape), self.strides,
-                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format))
+                               self.dilation_rate, window_ops.dimension_numbers(self.rank, self.data_format))
 
     def _head_config(self):
         return {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
@@ -337,7 +330,7 @@ class BaseDepthwiseConv(_Convolution):
         channels, multiplier = kernel.shape[-2:]
         kernel = jnp.reshape(kernel, self.kernel_size + (1, channels * multiplier))
         return window_ops.conv(inputs, kernel, self.strides, self._pads(inputs.shape), (1,) * self.rank,
-                               self.dilation_rate, _dimension_numbers(self.rank, self.data_format), channels)
+                               self.dilation_rate, window_ops.dimension_numbers(self.rank, self.data_format), channels)
 
     def _convolve(self, inputs):
         return self._depthwise(inputs, self.kernel.value)

@@ -1,4 +1,5 @@
-"""Convolutions with Keras's kernel layouts, on `jax.lax.conv_general_dilated` / `conv_transpose`.
+"""Convolutions with Keras's kernel layouts: `conv` and `depthwise_conv` on the layers' own primitive
+(`lamina.backend.window_ops.conv`), `conv_transpose` on `jax.lax.conv_transpose`.
 
 Kernels are `(*spatial, in_channels, out_channels)` for `conv` (in_channels may divide the input's
 channels: grouped convolution), `(*spatial, in_channels, multiplier)` for `depthwise_conv`, and
@@ -9,7 +10,7 @@ channels: grouped convolution), `(*spatial, in_channels, multiplier)` for `depth
 import jax
 import jax.numpy as jnp
 
-from lamina.backend import config
+from lamina.backend import config, window_ops
 from lamina.ops.core import tensor
 from lamina.backend.dispatch import keras_op
 
@@ -31,13 +32,6 @@ def _padding(padding, op):
     if padding not in ("valid", "same"):
         raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}.")
     return padding.upper()
-
-
-def _dimension_numbers(n, data_format):
-    spatial_axes = tuple(range(1, n + 1)) if data_format == "channels_last" else tuple(range(2, n + 2))
-    io = (0, n + 1) + spatial_axes if data_format == "channels_last" else (0, 1) + spatial_axes
-    kernel = (n + 1, n) + tuple(range(n))
-    return jax.lax.ConvDimensionNumbers(lhs_spec=io, rhs_spec=kernel, out_spec=io)
 
 
 def _channels(inputs, data_format):
@@ -64,10 +58,9 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         raise ValueError(
             f"conv: the input channels ({channels}) must be a multiple of the kernel's in_channels "
             f"({kernel_in}); got inputs {inputs.shape}, kernel {kernel.shape}, data_format={data_format!r}.")
-    out = jax.lax.conv_general_dilated(
-        inputs, kernel, spatial(strides, n, "strides", "conv"), _padding(padding, "conv"),
-        rhs_dilation=spatial(dilation_rate, n, "dilation_rate", "conv"),
-        dimension_numbers=_dimension_numbers(n, data_format), feature_group_count=channels // kernel_in)
+    out = window_ops.conv(inputs, kernel, spatial(strides, n, "strides", "conv"), _padding(padding, "conv"),
+                          (1,) * n, spatial(dilation_rate, n, "dilation_rate", "conv"),
+                          window_ops.dimension_numbers(n, data_format), channels // kernel_in)
     if out.size == 0 and inputs.size != 0:
         raise ValueError(
             f"conv: the output is empty; the input {inputs.shape} is too small for the kernel "
@@ -96,10 +89,10 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     n = inputs.ndim - 2
     groups = _channels(inputs, data_format)
     kernel = jnp.reshape(kernel, kernel.shape[:-2] + (1, groups * kernel.shape[-1]))
-    return jax.lax.conv_general_dilated(
-        inputs, kernel, spatial(strides, n, "strides", "depthwise_conv"), _padding(padding, "depthwise_conv"),
-        rhs_dilation=spatial(dilation_rate, n, "dilation_rate", "depthwise_conv"),
-        dimension_numbers=_dimension_numbers(n, data_format), feature_group_count=groups)
+    return window_ops.conv(inputs, kernel, spatial(strides, n, "strides", "depthwise_conv"),
+                           _padding(padding, "depthwise_conv"), (1,) * n,
+                           spatial(dilation_rate, n, "dilation_rate", "depthwise_conv"),
+                           window_ops.dimension_numbers(n, data_format), groups)
 
 
 @keras_op
@@ -146,4 +139,4 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                                                                  "conv_transpose")
     pads = [_transpose_pads(kernel.shape[i], strides[i], dilation[i], padding, extra[i]) for i in range(n)]
     return jax.lax.conv_transpose(inputs, kernel, strides, pads, rhs_dilation=dilation,
-                                  dimension_numbers=_dimension_numbers(n, data_format), transpose_kernel=True)
+                                  dimension_numbers=window_ops.dimension_numbers(n, data_format), transpose_kernel=True)

@@ -1,15 +1,14 @@
-"""Pooling: windowed max and average (`jax.lax.reduce_window`), and adaptive pooling to a fixed size.
+"""Pooling: windowed max and average (`lamina.backend.window_ops`, the layers' own primitives), and adaptive
+pooling to a fixed size.
 
 Inputs are (batch, *spatial, channels) or, with `data_format="channels_first"`, (batch, channels,
 *spatial), with 1 to 3 spatial axes.
 """
 
-import math
 
-import jax
 import jax.numpy as jnp
 
-from lamina.backend import config
+from lamina.backend import config, window_ops
 from lamina.ops.core import tensor
 from lamina.backend.dispatch import keras_op
 from lamina.ops.nn.convolution import spatial
@@ -44,18 +43,14 @@ def _pool_args(inputs, pool_size, strides, padding, data_format, op):
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Maximum over `pool_size` windows moved by `strides` (default: `pool_size`)."""
     inputs, window, steps, padding = _pool_args(inputs, pool_size, strides, padding, data_format, "max_pool")
-    return jax.lax.reduce_window(inputs, _lowest(inputs.dtype), jax.lax.max, window, steps, padding)
+    return window_ops.max_pool(inputs, window, steps, padding)
 
 
 @keras_op
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Mean over `pool_size` windows moved by `strides`; with "same", padding is left out of each mean."""
     inputs, window, steps, padding = _pool_args(inputs, pool_size, strides, padding, data_format, "average_pool")
-    total = jax.lax.reduce_window(inputs, 0.0, jax.lax.add, window, steps, padding)
-    if padding == "VALID":
-        return total / math.prod(window)
-    ones = jnp.ones([d if w != 1 else 1 for d, w in zip(inputs.shape, window)], inputs.dtype)
-    return total / jax.lax.reduce_window(ones, 0.0, jax.lax.add, window, steps, padding)
+    return window_ops.avg_pool(inputs, window, steps, padding)
 
 
 def _membership(length, size):
