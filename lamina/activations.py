@@ -257,18 +257,11 @@ def sparsemax(x, axis=-1):
     """Euclidean projection of `x` onto the probability simplex along `axis`.
 
     Like softmax the outputs are non-negative and sum to 1, but many are
-    exactly 0.
+    exactly 0 (`lamina.ops.sparsemax`).
     """
-    x = _to_float(x)
-    z = jnp.moveaxis(x, axis, -1)
-    z_desc = -jnp.sort(-z, axis=-1)
-    ranks = jnp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
-    cumulative = jnp.cumsum(z_desc, axis=-1)
-    in_support = 1 + ranks * z_desc > cumulative
-    support_size = jnp.sum(in_support, axis=-1, keepdims=True)
-    support_sum = jnp.sum(jnp.where(in_support, z_desc, 0), axis=-1, keepdims=True)
-    tau = (support_sum - 1) / support_size.astype(z.dtype)
-    return jnp.moveaxis(jnp.maximum(z - tau, 0), -1, axis)
+    from lamina.ops.nn import sparsemax as project
+
+    return project(_to_float(x), axis=axis)
 
 
 # ----- lookup and serialization ------------------------------------------------------

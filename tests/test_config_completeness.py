@@ -43,6 +43,7 @@ REQUIRED = {
     "units": 3, "rate": 0.25, "stddev": 0.1, "activation": "relu", "function": lamina.activations.relu, "axes": 1,
     "dims": (2, 1), "n": 2, "target_shape": (2, 3), "scale": 2.0, "input_dim": 5, "output_dim": 3,
     "recall": 0.5, "precision": 0.5, "sensitivity": 0.5, "specificity": 0.5, "fn": lamina.losses.mean_squared_error,
+    "op": "relu",
 }
 
 #: Another value for an argument, by name (tried after SPECIFIC, before values derived from the default).

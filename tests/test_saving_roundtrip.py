@@ -319,7 +319,7 @@ REQUIRED = {
     "Reshape": {"target_shape": (2, 2)}, "LossFunctionWrapper": {"fn": lamina.losses.mean_squared_error},
     "MeanMetricWrapper": {"fn": lamina.losses.mean_absolute_error}, "PrecisionAtRecall": {"recall": 0.5},
     "RecallAtPrecision": {"precision": 0.5}, "SensitivityAtSpecificity": {"specificity": 0.5},
-    "SpecificityAtSensitivity": {"sensitivity": 0.5},
+    "SpecificityAtSensitivity": {"sensitivity": 0.5}, "OpLayer": {"op": "relu"},
 }
 # Abstract bases and models (models are covered by the tests above).
 SKIP = {"Layer", "Model", "Functional", "Sequential", "Regularizer", "Constraint", "Initializer", "Loss", "Metric"}

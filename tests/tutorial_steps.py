@@ -603,10 +603,6 @@ GUIDE = [guide_compile_fit_evaluate, guide_custom_losses, guide_custom_metric, g
          guide_validation_split_and_weights, guide_lr_schedule, guide_callbacks]
 
 #: Steps that need a part of lamina still to come: {step name: reason}.
-PENDING = {
-    "guide_custom_losses": "`keras.ops` is part of issue 10 (in progress)",
-    "guide_custom_metric": "`keras.ops` is part of issue 10 (in progress)",
-    "guide_add_loss": "`keras.ops` is part of issue 10 (in progress)",
-}
+PENDING = {}
 
 CHAPTERS = {"homl": HOML, "dlwp": DLWP, "guide": GUIDE}

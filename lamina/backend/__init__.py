@@ -2,7 +2,7 @@
 serializable objects, the named walk, and the cache of compiled programs. Imports nothing of lamina
 above it."""
 
-from lamina.backend import naming, random, registry, tracking
+from lamina.backend import dtypes, naming, random, registry, tracking
 from lamina.backend.config import (
     backend,
     epsilon,
@@ -11,8 +11,10 @@ from lamina.backend.config import (
     set_epsilon,
     set_floatx,
     set_image_data_format,
+    standardize_data_format,
     standardize_dtype,
 )
+from lamina.backend.dtypes import is_float_dtype, is_int_dtype, result_type
 from lamina.backend.random import SeedGenerator, set_random_seed
 from lamina.backend.scope import StatelessScope, get_stateless_scope, in_stateless_scope
 from lamina.backend.variables import Variable

@@ -8,6 +8,7 @@ from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
 from lamina.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                    average, concatenate, dot, maximum, minimum, multiply, subtract)
+from lamina.layers.op_layer import OpLayer
 from lamina.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
 from lamina.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
                                           SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
