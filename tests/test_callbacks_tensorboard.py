@@ -73,3 +73,15 @@ def test_unsupported_options_are_refused(tmp_path):
         lamina.callbacks.TensorBoard(tmp_path, embeddings_freq=1)
     with pytest.raises(ValueError, match="profile_batch"):
         lamina.callbacks.TensorBoard(tmp_path, profile_batch=(4, 2))
+
+
+@pytest.mark.parametrize("value", [0.5, 1e-7, np.float64(3.3), np.int64(3), np.float32(np.nan), True])
+def test_scalar_summaries_equal_the_tensorboard_packages_own(value):
+    """lamina copies a cached summary per tag instead of building each one; the protos must be the same."""
+    from tensorboard.plugins.scalar import summary_v2
+
+    from lamina.callbacks.tensorboard import _scalar_summary
+
+    assert _scalar_summary("epoch_loss", value).SerializeToString() == \
+        summary_v2.scalar_pb("epoch_loss", np.float32(value)).SerializeToString()
+    assert _scalar_summary("epoch_loss", 2.0).value[0].tensor.float_val[0] == 2.0  # the template is not changed

@@ -13,6 +13,7 @@ compiled program per epoch; with `update_freq=N` the engine runs N steps per com
 epoch's steps (else one step per call); `profile_batch` and `write_steps_per_second` need every batch.
 """
 
+import functools
 import os
 import time
 
@@ -21,6 +22,7 @@ import numpy as np
 from lamina.callbacks.callback import Callback
 
 
+@functools.cache
 def _tensorboard():
     try:
         from tensorboard.compat.proto import event_pb2
@@ -37,8 +39,28 @@ def _tensorboard():
     return event_pb2, graph_metadata, histogram, scalar, text, EventFileWriter
 
 
+@functools.cache
+def _scalar_template(tag):
+    return _tensorboard()[3].scalar_pb(tag, np.float32(0.0))
+
+
+def _scalar_summary(tag, value):
+    """The tensorboard package's scalar summary for `tag` (a copy of its cached template with the value set:
+    building each one afresh costs more than the epoch it logs on small models)."""
+    summary = type(_scalar_template(tag))()
+    summary.CopyFrom(_scalar_template(tag))
+    summary.value[0].tensor.float_val[0] = float(np.float32(value))
+    return summary
+
+
 class _Writer:
-    """One run folder's event file (created on first use)."""
+    """One run folder's event file (created on first use).
+
+    Like Keras's summary writers, events are flushed to disk by the writer's own thread every `FLUSH_SECS`
+    (or when its queue fills) and when training ends, not after every epoch: a flush waits for the disk.
+    """
+
+    FLUSH_SECS = 120
 
     def __init__(self, folder):
         self.folder = folder
@@ -48,12 +70,8 @@ class _Writer:
         event_pb2, *_, EventFileWriter = _tensorboard()
         if self._file is None:
             os.makedirs(self.folder, exist_ok=True)
-            self._file = EventFileWriter(self.folder)
+            self._file = EventFileWriter(self.folder, flush_secs=self.FLUSH_SECS)
         self._file.add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
-
-    def flush(self):
-        if self._file is not None:
-            self._file.flush()
 
     def close(self):
         if self._file is not None:
@@ -127,8 +145,7 @@ class TensorBoard(Callback):
         return self._writers[which]
 
     def _scalar(self, which, tag, value, step):
-        scalar = _tensorboard()[3]
-        self._writer(which).write(scalar.scalar_pb(tag, np.float32(value)), step)
+        self._writer(which).write(_scalar_summary(tag, value), step)
 
     def _write_graph(self):
         _, graph_metadata, _, _, text, _ = _tensorboard()
@@ -190,8 +207,6 @@ class TensorBoard(Callback):
                 self._scalar("validation", f"epoch_{name[4:]}", value, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
-        for writer in self._writers.values():
-            writer.flush()
 
     def on_test_end(self, logs=None):
         optimizer = getattr(self.model, "optimizer", None)
