@@ -20,17 +20,75 @@ def pima(keras, size, seed):
     x, y = data.pima(size)
     epochs = 150 if size == "full" else 3
     keras.utils.set_random_seed(seed)
-    model = keras.models.Sequential()
-    model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
-    model.add(keras.layers.Dense(8, activation="relu"))
-    model.add(keras.layers.Dense(1, activation="sigmoid"))
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model = _pima_model(keras)
     start = clock()
     history = model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
     fit_s = clock() - start
     loss, accuracy = model.evaluate(x, y, verbose=0)
     return {"fit_s": fit_s, "accuracy": float(accuracy), "loss": float(loss),
             "history_accuracy": float(history.history["accuracy"][-1]), "epochs": epochs}
+
+
+def _pima_model(keras):
+    model = keras.models.Sequential()
+    model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
+    model.add(keras.layers.Dense(8, activation="relu"))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def rebuild(keras, size, seed, models):
+    """A loop that rebuilds the Pima model `models` times: build, compile, fit one epoch, timed per model.
+
+    `per_model_s` is the mean over the models after the first (what each further model of a search
+    costs); the first, which compiles, is reported apart.
+    """
+    x, y = data.pima(size)
+    models = models if size == "full" else 3
+    keras.utils.set_random_seed(seed)
+    times = []
+    for _ in range(models):
+        start = clock()
+        model = _pima_model(keras)
+        history = model.fit(x, y, epochs=1, batch_size=10, verbose=0)
+        times.append(clock() - start)
+    return {"per_model_s": float(np.mean(times[1:])), "first_s": times[0], "total_s": float(np.sum(times)),
+            "models": models, "accuracy": float(history.history["accuracy"][-1])}
+
+
+def pima_callbacks(keras, size, seed):
+    """The Pima fit with EarlyStopping + ModelCheckpoint (best only) + TensorBoard, and the same fit without
+    callbacks, from the same weights, after an untimed warm-up fit. Keras on JAX writes TensorBoard logs only
+    with TensorFlow installed; without it Keras runs the other two (less work than lamina's run)."""
+    import importlib.util
+    import os
+    import tempfile
+
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    keras.utils.set_random_seed(seed)
+    model = _pima_model(keras)
+    weights = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0)
+    folder = tempfile.mkdtemp()
+    # lamina's TensorBoard needs no TensorFlow; Keras's does
+    tensorboard = keras.__name__ == "lamina" or importlib.util.find_spec("tensorflow") is not None
+    callbacks = [keras.callbacks.EarlyStopping(monitor="loss", patience=epochs, restore_best_weights=True),
+                 keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.keras"), monitor="loss",
+                                                 save_best_only=True)]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
+    model.set_weights(weights)
+    start = clock()
+    model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
+    plain_s = clock() - start
+    model.set_weights(weights)
+    start = clock()
+    history = model.fit(x, y, epochs=epochs, batch_size=10, verbose=0, callbacks=callbacks)
+    fit_s = clock() - start
+    return {"fit_s": fit_s, "plain_s": plain_s, "overhead": fit_s / plain_s, "tensorboard": tensorboard,
+            "epochs": len(history.history["loss"]), "saved": os.path.exists(os.path.join(folder, "best.keras"))}
 
 
 def _fashion_model(keras):
@@ -60,6 +118,47 @@ def fashion(keras, size, seed, batch_size):
     rate = len(x_train) / epoch_s
     return {"samples_per_s": rate, "epoch_s": epoch_s, "warmup_s": warmup_s, "test_accuracy": float(accuracy),
             "test_loss": float(loss), "params": params, "train_flops_per_s": 6.0 * params * rate,
+            "samples": len(x_train), "batch_size": batch_size}
+
+
+def _cnn_model(keras):
+    """The Keras tutorials' Fashion-MNIST CNN."""
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(32, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+#: Multiply-adds of one forward pass of `_cnn_model` on one image: conv 26x26x32 outputs of a 3x3x1 window,
+#: conv 11x11x64 outputs of a 3x3x32 window, dense 1600x128 and 128x10. A training step costs about three
+#: forward passes (forward, gradient of the inputs, gradient of the weights), so 3 x 2 FLOPs per multiply-add.
+CNN_MACS = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10
+
+
+def fashion_cnn(keras, size, seed, batch_size):
+    """Samples/s of one training epoch of the CNN after an untimed warm-up epoch (timed as `warmup_s`)."""
+    (x_train, y_train), (x_test, y_test) = data.fashion(size)
+    x_train, x_test = x_train[..., None], x_test[..., None]
+    keras.utils.set_random_seed(seed)
+    model = _cnn_model(keras)
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    warmup_s = clock() - start
+    start = clock()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
+    epoch_s = clock() - start
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    rate = len(x_train) / epoch_s
+    return {"samples_per_s": rate, "epoch_s": epoch_s, "warmup_s": warmup_s, "test_accuracy": float(accuracy),
+            "test_loss": float(loss), "params": int(model.count_params()), "train_flops_per_s": 6.0 * CNN_MACS * rate,
             "samples": len(x_train), "batch_size": batch_size}
 
 

@@ -69,11 +69,11 @@ def targets(result):
 
 
 def flop_fractions(result):
-    """lamina's median training FLOP rate (6 x params per sample) over the GEMM limit, per Fashion workload."""
+    """lamina's median training FLOP rate over the GEMM limit, per workload that counts its FLOPs."""
     limit = (result.get("limit") or {}).get("gflops")
     out = {}
     for name, record in result["workloads"].items():
-        if WORKLOADS[name].task != "fashion" or not limit:
+        if WORKLOADS[name].flops is None or not limit:
             continue
         rates = stats(metric_values(record["runs"].get(BASE, []), "train_flops_per_s"))
         if rates:
@@ -146,7 +146,8 @@ def limit_lines(result):
             st = stats(metric_values(runs, "train_flops_per_s"))
             if system != BASE and st:
                 peers.append(f"{system} {st['median'] / 1e9:.1f} GFLOP/s = {st['median'] / 1e9 / limit['gflops']:.1%}")
-        lines.append(f"lamina training FLOP rate on {name} (6 x params x samples/s, median): {rate:.1f} GFLOP/s = "
+        lines.append(f"lamina training FLOP rate on {name} ({WORKLOADS[name].flops}, times samples/s; median): "
+                     f"{rate:.1f} GFLOP/s = "
                      f"{frac:.1%} of the limit" + (f" (for comparison: {'; '.join(peers)})." if peers else "."))
     return lines
 
@@ -225,7 +226,8 @@ How it is measured:
   cache by default, and it is run with its defaults, so its cold and warm runs do the same work.
   `JAX_COMPILATION_CACHE_DIR` is removed from every child's environment.
 - The limit: a float32 4096x4096 matrix multiply through numpy (best of 5, at the start and end of the run;
-  the higher is used). lamina's training FLOP rate counts 6 x parameters FLOPs per sample.
+  the higher is used). A training FLOP rate counts 6 x parameters FLOPs per sample for the MLPs and
+  3 x 2 x the forward multiply-adds per sample for the CNN (its weights are reused across positions).
 """
 
 

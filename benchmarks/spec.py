@@ -32,6 +32,7 @@ class Workload:
     metrics: tuple
     cache: str = "cold"  # "cold": empty compilation cache per run; "warm": one pre-populated by an untimed run
     params: dict = field(default_factory=dict)
+    flops: str = None  # how the run's `train_flops_per_s` counts FLOPs (None: the workload reports no FLOP rate)
 
 
 WORKLOADS = {w.name: w for w in (
@@ -41,14 +42,31 @@ WORKLOADS = {w.name: w for w in (
     Workload("pima_warm", "Pima 8-12-8-1, fit epochs=150 batch_size=10, warm compilation cache", "pima",
              (Metric("fit_s", "fit wall time", "s", "lower", 20.0),
               Metric("accuracy", "accuracy (train set)", "", "info")), cache="warm"),
+    Workload("rebuild", "Pima 8-12-8-1 rebuilt 20 times in one process (build, compile, fit 1 epoch batch_size=10 "
+             "each, as a hyperparameter search that keeps the architecture), cold compilation cache", "rebuild",
+             (Metric("per_model_s", "time per model after the first (mean)", "s", "lower", 3.0),
+              Metric("first_s", "first model (incl. compile)", "s", "info"),
+              Metric("total_s", "all models", "s", "info")), cache="cold", params={"models": 20}),
+    Workload("pima_callbacks", "Pima fit (epochs=150 batch_size=10) with EarlyStopping + ModelCheckpoint(best "
+             "only) + TensorBoard, warm; overhead: that fit over the same fit without callbacks (target <= 1.5)",
+             "pima_callbacks", (Metric("fit_s", "fit wall time with the callbacks", "s", "lower", 10.0),
+                                Metric("overhead", "with / without callbacks", "x", "info")), cache="warm"),
     Workload("fashion_b32", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 32, 1 epoch after a warm-up epoch",
              "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
                          Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
-                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 32}),
+                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 32},
+             flops="6 x params per sample"),
     Workload("fashion_b256", "784-784-10 relu/softmax, Adam, Fashion-MNIST, batch 256, 1 epoch after a warm-up epoch",
              "fashion", (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.0),
                          Metric("warmup_s", "first epoch (incl. compile)", "s", "info"),
-                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 256}),
+                         Metric("test_accuracy", "test accuracy", "", "info")), params={"batch_size": 256},
+             flops="6 x params per sample"),
+    Workload("fashion_cnn", "Conv2D 32 3x3 - MaxPool - Conv2D 64 3x3 - MaxPool - Flatten - Dense 128 - Dense 10, "
+             "Adam, Fashion-MNIST, batch 64, 1 epoch after a warm-up epoch", "fashion_cnn",
+             (Metric("samples_per_s", "training throughput", "samples/s", "higher", 1.2),
+              Metric("warmup_s", "first epoch (incl. compile)", "s", "lower", 1.0),
+              Metric("test_accuracy", "test accuracy after 2 epochs", "", "info")), params={"batch_size": 64},
+             flops="3 x 2 x the forward multiply-adds of the conv and dense layers per sample"),
     Workload("hands_on", "Flatten-300-100-10, SGD, Fashion-MNIST 55k/5k (Hands-On ML), batch 32, 1 epoch after a "
              "warm-up epoch", "hands_on",
              (Metric("epoch_s", "epoch time (with validation)", "s", "lower"),

@@ -257,18 +257,11 @@ def sparsemax(x, axis=-1):
     """Euclidean projection of `x` onto the probability simplex along `axis`.
 
     Like softmax the outputs are non-negative and sum to 1, but many are
-    exactly 0.
+    exactly 0 (`lamina.ops.sparsemax`).
     """
-    x = _to_float(x)
-    z = jnp.moveaxis(x, axis, -1)
-    z_desc = -jnp.sort(-z, axis=-1)
-    ranks = jnp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
-    cumulative = jnp.cumsum(z_desc, axis=-1)
-    in_support = 1 + ranks * z_desc > cumulative
-    support_size = jnp.sum(in_support, axis=-1, keepdims=True)
-    support_sum = jnp.sum(jnp.where(in_support, z_desc, 0), axis=-1, keepdims=True)
-    tau = (support_sum - 1) / support_size.astype(z.dtype)
-    return jnp.moveaxis(jnp.maximum(z - tau, 0), -1, axis)
+    from lamina.ops.nn import sparsemax as project
+
+    return project(_to_float(x), axis=axis)
 
 
 # ----- lookup and serialization ------------------------------------------------------
@@ -293,7 +286,12 @@ def serialize(activation):
     Built-ins give their name (`serialize(swish) == "silu"`); other functions a
     dict `{"module", "class_name": "function", "config": name, "registered_name"}`
     (register them with `register_keras_serializable` to load them back);
-    objects with `get_config` (e.g. a layer) their config dict.
+    objects with `get_config` (e.g. a layer) their config dict. This is the form
+    Keras writes for a function it does not know, and it names the function only by
+    its bare name; program keys ask for exact names instead (`registry.exact_names`).
+    (Keras itself writes any function whose name matches one of its activations as
+    that name, so `jax.nn.gelu`, tanh-approximated, reloads as Keras's exact gelu;
+    lamina keeps the dict form for functions that are not its own.)
     """
     if activation is None:
         return None
@@ -305,12 +303,12 @@ def serialize(activation):
     if hasattr(activation, "get_config") and not isinstance(activation, types.FunctionType):
         return _ser.serialize_keras_object(activation)
     if callable(activation) and hasattr(activation, "__name__"):
-        return {
+        return _ser.serialize_function(activation, {
             "module": "builtins",
             "class_name": "function",
             "config": getattr(activation, "_registered_name", None) or activation.__name__,
             "registered_name": "function",
-        }
+        })
     raise TypeError(
         f"activations.serialize: cannot serialize {activation!r}; expected an activation "
         "function or an object with get_config()."
@@ -374,3 +372,9 @@ def get(identifier):
         f"activation: expected a name such as 'relu', a callable or a config dict, "
         f"got {identifier!r} of type {type(identifier).__name__}."
     )
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -153,3 +153,9 @@ def get(identifier):
     """Resolve a constraint: None -> None; name ("max_norm") or config dict -> instance;
     class -> instance; callable `w -> w` -> unchanged."""
     return _ser.get_instance(identifier, ALL_OBJECTS_DICT, "constraint", "max_norm")
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

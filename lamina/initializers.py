@@ -618,3 +618,9 @@ def get(identifier):
         f"initializer: expected a name such as 'glorot_uniform', an Initializer, a callable "
         f"(shape, dtype=None) -> array, a config dict or an array; got {identifier!r}."
     )
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -162,3 +162,9 @@ def get(identifier):
     """Resolve a regularizer: None -> None; name ("l2") or config dict -> instance with
     defaults; class -> instance; callable `w -> scalar` -> unchanged."""
     return _ser.get_instance(identifier, ALL_OBJECTS_DICT, "regularizer", "l2")
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

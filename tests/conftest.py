@@ -8,6 +8,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest  # noqa: E402
 
+KERAS_FILES = pathlib.Path(
+    os.environ.get("LAMINA_TEST_KERAS_FILES",
+                   pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "keras-files")
+)
 DATASETS = pathlib.Path(
     os.environ.get("LAMINA_TEST_DATASETS", pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
 )
@@ -33,3 +37,11 @@ def dataset_file(*parts):
     if not path.exists():
         pytest.skip(f"real data file {path} is not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def keras_files_dir():
+    """../shared/keras-files (model files written by tf.keras 2, with reference.json), or skip."""
+    if not (KERAS_FILES / "reference.json").is_file():
+        pytest.skip(f"tf.keras 2 model files not found at {KERAS_FILES} (set LAMINA_TEST_KERAS_FILES)")
+    return KERAS_FILES

@@ -18,7 +18,8 @@ if str(REPO) not in sys.path:  # `benchmarks` is a top-level folder of the repo,
 
 from benchmarks import report  # noqa: E402
 from benchmarks.driver import parse_args  # noqa: E402
-SMOKE_WORKLOADS = ["pima_warm", "fashion_b256", "hands_on", "lstm_text", "predict", "import"]
+SMOKE_WORKLOADS = ["pima_warm", "rebuild", "pima_callbacks", "fashion_b256", "fashion_cnn", "hands_on", "lstm_text",
+                   "predict", "import"]
 
 
 def test_entry_point_runs_on_tiny_sizes(tmp_path):
@@ -41,9 +42,13 @@ def test_entry_point_runs_on_tiny_sizes(tmp_path):
     assert 0.0 <= result["workloads"]["hands_on"]["runs"]["lamina"][0]["metrics"]["val_accuracy"] <= 1.0
     assert result["workloads"]["pima_warm"]["prime"]["lamina"]["ok"]
     assert result["limit"]["numpy_gemm_gflops"] > 0 and result["flop_fraction"]["fashion_b256"] > 0
+    assert result["flop_fraction"]["fashion_cnn"] > 0
+    cnn = result["workloads"]["fashion_cnn"]["runs"]["lamina"][0]["metrics"]
+    assert cnn["params"] == 225034 and cnn["batch_size"] == 64  # the tutorials' CNN
     assert "| workload | metric | lamina |" in proc.stdout
     markdown = (tmp_path / "RESULTS.md").read_text()
     assert f"## {files[0].stem}" in markdown and "training FLOP rate on fashion_b256" in markdown
+    assert "training FLOP rate on fashion_cnn (3 x 2 x the forward multiply-adds" in markdown
 
 
 def _run(value, ok=True):

@@ -351,6 +351,22 @@ def test_cifar10_layouts(small_cifar, isolated, monkeypatch, layout):
     assert result[0][0].shape == (10, 32, 32, 3) and result[0][1].shape == (10, 1)
 
 
+def test_cifar10_damaged_archive_names_the_file(small_cifar, isolated, monkeypatch):
+    blobs, _ = small_cifar
+    archive = isolated / "mine" / "cifar-10-python.tar.gz"
+    write_cifar_tar(archive, blobs)
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    good = archive.read_bytes()
+    archive.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=f"{archive}.*cannot be read as .*CIFAR-10 python.*damaged"):
+        datasets.cifar10.load_data()
+    damaged = bytearray(good)
+    damaged[len(good) // 2] ^= 4
+    archive.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=f"{archive}.*damaged"):
+        datasets.cifar10.load_data()
+
+
 def test_cifar_batch_reader_matches_keras(keras, small_cifar, tmp_path):
     from keras.src.datasets.cifar import load_batch
 
@@ -370,6 +386,178 @@ def test_pickled_files_cannot_run_code(tmp_path):
 
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         _readers.read_cifar_batch(io.BytesIO(pickle.dumps({b"data": Evil()}, protocol=2)))
+
+
+# ---------------------------------------------------------------- CIFAR-100
+
+
+def cifar100_batch_bytes(data, fine, coarse, name, protocol=3):
+    """A batch as in cifar-100-python.tar.gz: a dict with bytes keys (written by Python 2 there)."""
+    batch = {b"filenames": [b"x.png"] * len(fine), b"batch_label": name.encode(), b"fine_labels": list(fine)}
+    batch.update({b"coarse_labels": list(coarse), b"data": data})
+    return pickle.dumps(batch, protocol=protocol)
+
+
+def cifar100_arrays(n, rng):
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    fine = rng.integers(0, 100, size=n).tolist()
+    return data, fine, [f // 5 for f in fine]  # any fine -> coarse map will do
+
+
+@pytest.fixture
+def small_cifar100(isolated):
+    rng = np.random.default_rng(7)
+    parts = {"train": cifar100_arrays(6, rng), "test": cifar100_arrays(3, rng)}
+    blobs = {name: cifar100_batch_bytes(*arrays, name) for name, arrays in parts.items()}
+    blobs["meta"] = pickle.dumps({b"fine_label_names": [b"apple"], b"coarse_label_names": [b"fish"]}, protocol=3)
+    return blobs, parts
+
+
+def write_cifar100_tar(path, blobs):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as archive:
+        for name in ("test", "meta", "train"):  # any member order
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(blobs[name])
+            archive.addfile(info, io.BytesIO(blobs[name]))
+
+
+def write_cifar100_folder(folder, blobs):
+    folder.mkdir(parents=True)
+    for name, blob in blobs.items():
+        (folder / name).write_bytes(blob)
+
+
+@pytest.mark.parametrize("layout", ["tar", "keras3_archive", "keras2_folder", "keras3_folder"])
+@pytest.mark.parametrize("label_mode", ["fine", "coarse"])
+def test_cifar100_layouts_and_label_modes(small_cifar100, isolated, monkeypatch, layout, label_mode):
+    blobs, parts = small_cifar100
+    root = isolated / "mine"
+    if layout == "tar":
+        write_cifar100_tar(root / "cifar-100-python.tar.gz", blobs)
+    elif layout == "keras3_archive":
+        write_cifar100_tar(root / "cifar-100-python-target_archive", blobs)
+    else:
+        inner = ("cifar-100-python-target/" if layout == "keras3_folder" else "") + "cifar-100-python"
+        write_cifar100_folder(root / inner, blobs)
+    monkeypatch.setenv("LAMINA_DATASETS", str(root))
+    (x_train, y_train), (x_test, y_test) = datasets.cifar100.load_data(label_mode)
+    assert x_train.shape == (6, 32, 32, 3) and x_test.shape == (3, 32, 32, 3) and x_train.dtype == np.uint8
+    assert y_train.shape == (6, 1) and y_test.shape == (3, 1) and y_train.dtype == y_test.dtype == np.int64
+    column = 1 if label_mode == "fine" else 2
+    assert y_train[:, 0].tolist() == parts["train"][column] and y_test[:, 0].tolist() == parts["test"][column]
+    # Pixel (row 0, column 1) of image 0: channel c is byte c * 1024 + 1 of the row.
+    assert x_train[0, 0, 1].tolist() == parts["train"][0][0, [1, 1025, 2049]].tolist()
+    np.testing.assert_array_equal(x_test.transpose(0, 3, 1, 2).reshape(3, 3072), parts["test"][0])
+
+
+@pytest.mark.parametrize("image_format", ["channels_last", "channels_first"])
+def test_cifar100_identical_to_keras(keras, small_cifar100, isolated, monkeypatch, image_format):
+    import lamina
+
+    blobs, _ = small_cifar100
+    target = isolated / "keras_home" / "datasets" / "cifar-100-python-target"  # what Keras's get_file returns
+    write_cifar100_folder(target / "cifar-100-python", blobs)
+    load_keras = keras_loader_on(monkeypatch, "cifar100", target)
+    old_keras, old_lamina = keras.config.image_data_format(), lamina.backend.image_data_format()
+    keras.config.set_image_data_format(image_format)
+    lamina.backend.set_image_data_format(image_format)
+    try:
+        for label_mode in ("fine", "coarse"):
+            ours = datasets.cifar100.load_data(label_mode=label_mode)
+            assert_same_splits(ours, load_keras(label_mode=label_mode))
+        assert ours[0][0].shape == ((6, 32, 32, 3) if image_format == "channels_last" else (6, 3, 32, 32))
+    finally:
+        keras.config.set_image_data_format(old_keras)
+        lamina.backend.set_image_data_format(old_lamina)
+
+
+def test_cifar100_arguments_and_missing_files(small_cifar100, isolated, monkeypatch):
+    with pytest.raises(ValueError, match="label_mode"):
+        datasets.cifar100.load_data(label_mode="medium")
+    with pytest.raises(datasets.DatasetNotFoundError) as info:
+        datasets.cifar100.load_data()
+    for expected in ("cifar-100-python.tar.gz", "cifar-100-python/train, cifar-100-python/test",
+                     "cifar-100-python-target/cifar-100-python/train", "cifar-100-python-target_archive"):  # fmt: skip
+        assert expected in str(info.value)
+    blobs, _ = small_cifar100
+    write_cifar100_folder(isolated / "mine" / "cifar-100-python", {"train": blobs["train"]})  # no test batch
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    with pytest.raises(datasets.DatasetNotFoundError):
+        datasets.cifar100.load_data()
+
+
+def test_cifar100_damaged_archives_name_the_file(small_cifar100, isolated, monkeypatch):
+    blobs, _ = small_cifar100
+    archive = isolated / "mine" / "cifar-100-python.tar.gz"
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    write_cifar100_tar(archive, blobs)
+    good = archive.read_bytes()
+    for cut in (len(good) - 10, len(good) // 2, 30):  # lost the gzip trailer / half the file / most of it
+        archive.write_bytes(good[:cut])
+        with pytest.raises(ValueError, match=f"{archive}.*(damaged|truncated)"):
+            datasets.cifar100.load_data()
+    for start, length in ((len(good) // 2, 16), (len(good) // 3, 1)):
+        damaged = bytearray(good)
+        damaged[start : start + length] = bytes(b ^ 1 for b in damaged[start : start + length])
+        archive.write_bytes(bytes(damaged))  # one flipped bit still decompresses: the gzip CRC catches it
+        with pytest.raises(ValueError, match=f"{archive}.*damaged"):
+            datasets.cifar100.load_data()
+    archive.write_bytes(b"not an archive at all")
+    with pytest.raises(ValueError, match=f"{archive}: cannot be read as the CIFAR-100 python archive"):
+        datasets.cifar100.load_data()
+    write_cifar100_tar(archive, {**blobs, "test": blobs["test"][:-100]})  # a cut pickle inside a sound archive
+    with pytest.raises(ValueError, match=r"\(member cifar-100-python/test\): cannot be read as a CIFAR-100"):
+        datasets.cifar100.load_data()
+    del blobs["test"]
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("cifar-100-python/train")
+        info.size = len(blobs["train"])
+        tar.addfile(info, io.BytesIO(blobs["train"]))
+    with pytest.raises(ValueError, match=f"{archive} lacks test under cifar-100-python/"):
+        datasets.cifar100.load_data()
+
+
+def test_cifar100_damaged_batches_name_the_file(small_cifar100, isolated, monkeypatch):
+    blobs, _ = small_cifar100
+    folder = isolated / "mine" / "cifar-100-python"
+    write_cifar100_folder(folder, blobs)
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    (folder / "train").write_bytes(blobs["train"][: len(blobs["train"]) // 3])
+    with pytest.raises(ValueError, match=f"{folder / 'train'}: cannot be read as a CIFAR-100 python batch"):
+        datasets.cifar100.load_data()
+    (folder / "train").write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}))
+    with pytest.raises(ValueError, match=r"train: .*no 'coarse_labels'"):
+        datasets.cifar100.load_data(label_mode="coarse")  # a CIFAR-10 batch
+    (folder / "train").write_bytes(cifar100_batch_bytes(np.zeros((2, 100), np.uint8), [0, 1], [0, 0], "train"))
+    with pytest.raises(ValueError, match=r"train: .*\(n, 3072\)"):
+        datasets.cifar100.load_data()
+
+
+def test_cifar100_pickles_cannot_run_code(small_cifar100, isolated, monkeypatch):
+    marker = isolated / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    blobs, _ = small_cifar100
+    blobs["test"] = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": Evil()}, protocol=2)
+    write_cifar100_tar(isolated / "mine" / "cifar-100-python.tar.gz", blobs)
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    with pytest.raises(ValueError, match=r"member cifar-100-python/test\).*refusing to load posix\.mkdir"):
+        datasets.cifar100.load_data()
+    assert not marker.exists()
+
+
+def test_cifar100_python2_style_pickles(small_cifar100, isolated, monkeypatch):
+    """Protocol 2 written by Python 3 stores bytes through _codecs.encode; that is allowed, nothing else."""
+    _, parts = small_cifar100
+    blobs = {name: cifar100_batch_bytes(*arrays, name, protocol=2) for name, arrays in parts.items()}
+    write_cifar100_folder(isolated / "mine" / "cifar-100-python", blobs)
+    monkeypatch.setenv("LAMINA_DATASETS", str(isolated / "mine"))
+    (_, y_train), _ = datasets.cifar100.load_data("coarse")
+    assert y_train[:, 0].tolist() == parts["train"][2]
 
 
 # ---------------------------------------------------------------- IMDB
@@ -422,6 +610,130 @@ def test_imdb_arguments_and_word_index(small_imdb, isolated):
     assert max(max(s) for s in x) < 10
     (isolated / "keras_home" / "datasets" / "imdb_word_index.json").write_text(json.dumps({"the": 1, "film": 2}))
     assert datasets.imdb.get_word_index() == {"the": 1, "film": 2}
+
+
+# ---------------------------------------------------------------- Reuters
+
+
+def ragged_sequences(rng, n, vocabulary=40, lengths=(2, 12)):
+    """An object array of Python int lists, as in Keras's imdb.npz / reuters.npz."""
+    out = np.empty(n, dtype=object)
+    out[:] = [rng.integers(1, vocabulary, size=rng.integers(*lengths)).tolist() for _ in range(n)]
+    return out
+
+
+@pytest.fixture
+def small_reuters(isolated):
+    rng = np.random.default_rng(12)
+    path = isolated / "keras_home" / "datasets" / "reuters.npz"
+    path.parent.mkdir(parents=True)
+    np.savez(path, x=ragged_sequences(rng, 41), y=rng.integers(0, 46, 41))  # int64 topics, as in Keras's file
+    return path
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"num_words": 20, "skip_top": 5},
+        {"maxlen": 8, "seed": 3},
+        {"start_char": None, "oov_char": None, "num_words": 25},
+        {"start_char": None, "index_from": 0},
+        {"index_from": 0, "oov_char": 7, "skip_top": 2},
+        {"test_split": 0.5, "seed": 7, "maxlen": 10, "num_words": 30},
+        {"test_split": 0.0},
+        {"test_split": 0.99},
+    ],
+)
+def test_reuters_matches_keras(keras, small_reuters, monkeypatch, kwargs):
+    ours = datasets.reuters.load_data(**kwargs)
+    ref = keras_loader_on(monkeypatch, "reuters", small_reuters)(**kwargs)
+    for (x, y), (x_ref, y_ref) in zip(ours, ref):
+        assert x.dtype == object and x.ndim == 1 and x.shape == x_ref.shape
+        assert [list(s) for s in x] == [list(s) for s in x_ref]
+        assert all(type(w) is int for s in x for w in s)
+        assert y.dtype == y_ref.dtype == np.int64 and y.shape == x.shape
+        np.testing.assert_array_equal(y, y_ref)
+    (x_train, _), (x_test, _) = ours
+    n = 41 if "maxlen" not in kwargs else len(x_train) + len(x_test)
+    assert len(x_train) == int(n * (1 - kwargs.get("test_split", 0.2)))
+
+
+def test_reuters_defaults_numbers_and_path_argument(small_reuters, isolated):
+    (x_train, y_train), (x_test, y_test) = datasets.reuters.load_data()
+    assert len(x_train) == 32 and len(x_test) == 9  # int(41 * 0.8)
+    with np.load(small_reuters, allow_pickle=True) as f:
+        x_file, y_file = f["x"], f["y"]
+    order = np.arange(41)
+    np.random.RandomState(113).shuffle(order)
+    np.testing.assert_array_equal(np.concatenate([y_train, y_test]), y_file[order])
+    first = [1] + [w + 3 for w in x_file[order[0]]]
+    biggest = max(w for s in x_file for w in s) + 3
+    assert x_train[0] == [w if w < biggest else 2 for w in first]  # Keras's quirk: the largest index is OOV too
+    moved = isolated / "elsewhere" / "my_reuters.npz"
+    moved.parent.mkdir()
+    os.replace(small_reuters, moved)
+    with pytest.raises(datasets.DatasetNotFoundError, match="reuters.npz"):
+        datasets.reuters.load_data()
+    (x_train2, y_train2), (x_test2, y_test2) = datasets.reuters.load_data(path=str(moved))
+    assert x_train2.tolist() == x_train.tolist() and x_test2.tolist() == x_test.tolist()
+    np.testing.assert_array_equal(np.concatenate([y_train2, y_test2]), np.concatenate([y_train, y_test]))
+
+
+def test_reuters_word_index_and_label_names(keras, isolated, monkeypatch):
+    index = {"the": 1, "of": 2, "said": 3, "pct": 17, "vs": 4}
+    path = isolated / "keras_home" / "datasets" / "reuters_word_index.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(index))
+    assert datasets.reuters.get_word_index() == index
+    module = __import__("keras.src.datasets.reuters", fromlist=["get_word_index"])
+    monkeypatch.setattr(module, "get_file", lambda *args, **kwargs: str(path))
+    assert datasets.reuters.get_word_index() == module.get_word_index()
+    names = datasets.reuters.get_label_names()
+    assert names == keras.datasets.reuters.get_label_names() and isinstance(names, tuple) and len(names) == 46
+    assert names[3] == "earn" and names[4] == "acq"
+    path.write_text("[1, 2")
+    with pytest.raises(ValueError, match="reuters_word_index.json.*JSON"):
+        datasets.reuters.get_word_index()
+
+
+def test_reuters_bad_arguments_and_files(small_reuters, isolated):
+    with pytest.raises(ValueError, match="maxlen=2"):
+        datasets.reuters.load_data(maxlen=2)  # every newswire has a start mark and at least 2 words
+    for split in (1.0, -0.1):
+        with pytest.raises(ValueError, match="test_split"):
+            datasets.reuters.load_data(test_split=split)
+    with pytest.raises(TypeError):
+        datasets.reuters.load_data(nb_words=10)  # Keras 3's reuters has no deprecated alias either
+    blob = small_reuters.read_bytes()
+    small_reuters.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match=r"reuters\.npz: cannot be read as an \.npz"):
+        datasets.reuters.load_data()
+    wrong = isolated / "data" / "imdb_like.npz"
+    wrong.parent.mkdir()
+    np.savez(wrong, x_train=np.zeros(3), y_train=np.zeros(3))
+    with pytest.raises(ValueError, match=r"imdb_like\.npz: the archive has no x, y"):
+        datasets.reuters.load_data(path=str(wrong))
+    np.savez(wrong, x=ragged_sequences(np.random.default_rng(0), 4), y=np.zeros(3, dtype=np.int64))
+    with pytest.raises(ValueError, match="4 sequences but 3 labels"):
+        datasets.reuters.load_data(path=str(wrong))
+
+
+def test_sequence_files_cannot_run_code(isolated):
+    marker = isolated / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    sequences = np.empty(2, dtype=object)
+    sequences[:] = [[1, 2, 3], Evil()]
+    path = isolated / "evil" / "reuters.npz"
+    path.parent.mkdir()
+    np.savez(path, x=sequences, y=np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"evil/reuters\.npz.*refusing to load posix\.mkdir"):
+        datasets.reuters.load_data(path=str(path))
+    assert not marker.exists()
 
 
 # ---------------------------------------------------------------- Pima (bundled)

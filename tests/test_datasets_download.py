@@ -10,7 +10,6 @@ import io
 import os
 import pickle
 import socket
-import sys
 import tarfile
 import threading
 import zipfile
@@ -353,12 +352,63 @@ def test_cifar10_download_reads_the_archive(server, isolated, monkeypatch):
     assert (isolated / "lamina_home" / "datasets" / "cifar-10-python.tar.gz").is_file()
 
 
+def test_reuters_download_verifies_and_caches(server, isolated, monkeypatch):
+    state, base = server
+    x = np.empty(5, dtype=object)
+    x[:] = [[1, 2], [3, 1, 4], [5], [2, 2, 2, 9], [6, 7]]
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=np.arange(5))
+    index = b'{"the": 1, "of": 2}'
+    state.files["/ds/reuters.npz"] = buffer.getvalue()
+    state.files["/ds/reuters_word_index.json"] = index
+    state.cuts["/ds/reuters.npz"] = [100]  # the first answer is cut short: resumed
+    monkeypatch.setattr(datasets.reuters, "KERAS_ORIGIN", f"{base}/ds/")
+    monkeypatch.setattr(datasets.reuters, "_SHA256", sha256(buffer.getvalue()))
+    monkeypatch.setattr(datasets.reuters, "_WORD_INDEX_MD5", hashlib.md5(index).hexdigest())
+    (x_train, y_train), (x_test, y_test) = datasets.reuters.load_data(test_split=0.4)
+    assert len(x_train) == 3 and len(x_test) == 2
+    assert sorted(map(len, list(x_train) + list(x_test))) == [2, 3, 3, 4, 5]
+    assert ("/ds/reuters.npz", "bytes=100-") in state.requests
+    assert datasets.reuters.get_word_index() == {"the": 1, "of": 2}
+    for name in ("reuters.npz", "reuters_word_index.json"):
+        assert (isolated / "lamina_home" / "datasets" / name).is_file()
+    n_requests = len(state.requests)
+    datasets.reuters.load_data()
+    datasets.reuters.get_word_index()
+    assert len(state.requests) == n_requests
+    os.remove(isolated / "lamina_home" / "datasets" / "reuters_word_index.json")
+    monkeypatch.setattr(datasets.reuters, "_WORD_INDEX_MD5", "0" * 32)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        datasets.reuters.get_word_index()
+    assert not (isolated / "lamina_home" / "datasets" / "reuters_word_index.json").exists()
+
+
+def test_cifar100_download_reads_the_archive(server, isolated, monkeypatch):
+    state, base = server
+    rng = np.random.default_rng(8)
+    members, fine = {}, {}
+    for name, n in (("train", 3), ("test", 2)):
+        fine[name] = rng.integers(0, 100, size=n).tolist()
+        batch = {b"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), b"fine_labels": fine[name]}
+        batch[b"coarse_labels"] = [f % 20 for f in fine[name]]
+        members[f"cifar-100-python/{name}"] = pickle.dumps(batch, protocol=3)
+    blob = _tar_gz(members)
+    state.files["/cifar-100-python.tar.gz"] = blob
+    monkeypatch.setattr(datasets.cifar100, "_URL", f"{base}/cifar-100-python.tar.gz")
+    monkeypatch.setattr(datasets.cifar100, "_SHA256", sha256(blob))
+    (x_train, y_train), (x_test, y_test) = datasets.cifar100.load_data()
+    assert x_train.shape == (3, 32, 32, 3) and y_train[:, 0].tolist() == fine["train"]
+    assert y_test[:, 0].tolist() == fine["test"]
+    (_, y_train), _ = datasets.cifar100.load_data(label_mode="coarse")
+    assert y_train[:, 0].tolist() == [f % 20 for f in fine["train"]]
+    assert (isolated / "lamina_home" / "datasets" / "cifar-100-python.tar.gz").is_file()
+    assert len(state.requests) == 1
+
+
 # ---------------------------------------------------------------- progress bar
 
 
-def test_plain_progress_bar_without_tqdm_or_rich(monkeypatch):
-    monkeypatch.setitem(sys.modules, "tqdm", None)
-    monkeypatch.setitem(sys.modules, "rich.progress", None)
+def test_plain_progress_lines_when_not_a_terminal():
     stream = io.StringIO()
     bar = make_progress_bar(2048, desc="a.bin", stream=stream)
     bar.update(1024)
@@ -366,6 +416,7 @@ def test_plain_progress_bar_without_tqdm_or_rich(monkeypatch):
     bar.close()
     assert "a.bin: 1.0 KB / 2.0 KB (50%)" in stream.getvalue()
     assert stream.getvalue().rstrip().endswith("2.0 KB / 2.0 KB (100%)")
+    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
 
 
 def test_download_shows_progress(server, tmp_path, capsys):

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from layer_compare import check_config, compare_layer
+from layer_compare import check_config, check_keras_loads, compare_layer
 
 import lamina
 from lamina import layers as L
@@ -122,3 +122,18 @@ def test_activity_regularization_in_stateless_call():
     x = X3[:, 0, :]
     _, _, losses = model.stateless_call([], [], jnp.asarray(x), return_losses=True)
     np.testing.assert_allclose(float(sum(losses)), 0.5 * np.square(x).sum() / 4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name,x,kwargs", [
+    ("SpatialDropout1D", X3, {}),
+    ("SpatialDropout2D", X4, {}),
+    ("SpatialDropout2D", np.moveaxis(X4, -1, 1), {"data_format": "channels_first"}),
+    ("SpatialDropout3D", X4[:, :, :, None, :], {}),
+    ("SpatialDropout3D", np.moveaxis(X4[:, :, :, None, :], -1, 1), {"data_format": "channels_first"}),
+])
+def test_spatial_dropout_draws_keras_masks_and_configs_load_both_ways(keras, name, x, kwargs):
+    ours, theirs = getattr(L, name)(0.5, seed=3, **kwargs), getattr(keras.layers, name)(0.5, seed=3, **kwargs)
+    for _ in range(2):  # the same seed gives Keras's masks, call after call
+        np.testing.assert_array_equal(ours(x, training=True), np.asarray(theirs(x, training=True)))
+    check_keras_loads(keras, ours, x)
+    assert set(ours.get_config()) == set(theirs.get_config())

@@ -419,8 +419,8 @@ def test_bad_arguments_raise_clear_errors():
         lo.Adam(clipnorm=1.0, clipvalue=1.0)
     with pytest.raises(ValueError, match="not recognized"):
         lo.Adam(betaa=0.3)
-    with pytest.raises(ValueError, match="use_ema"):
-        lo.Adam(use_ema=True)
+    with pytest.raises(ValueError, match="ema_momentum"):
+        lo.Adam(use_ema=True, ema_momentum=-0.1)
     with pytest.raises(ValueError, match="gradient_accumulation_steps"):
         lo.SGD(gradient_accumulation_steps=4)
     with pytest.raises(ValueError, match="weight_decay"):

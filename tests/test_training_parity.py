@@ -85,3 +85,41 @@ def test_multi_output_logs_and_evaluate_order_like_keras(keras):
     mine, reference = ours.evaluate(X, y, verbose=0), theirs.evaluate(X, y, verbose=0)
     np.testing.assert_allclose(mine, reference, rtol=1e-5)
     assert ours.metrics_names == theirs.metrics_names
+
+
+def test_user_losses_and_metrics_never_see_padding_rows(keras):
+    """A user loss that reduces over the batch itself and a Keras-style metric counting rows: on a ragged last
+    batch (40 rows in batches of 16) lamina runs them on Keras's exact batches, so the numbers are Keras's."""
+
+    def build(lib):
+        import jax.numpy as jnp
+
+        class RootMeanSquare(lib.metrics.Metric):
+            def __init__(self, name="rms", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.total = self.add_weight(name="total", initializer="zeros")
+                self.count = self.add_weight(name="count", initializer="zeros")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                err = jnp.reshape(jnp.asarray(y_true, "float32"), (-1,)) - jnp.reshape(y_pred, (-1,))
+                self.total.assign_add(jnp.sum(jnp.square(err)))
+                self.count.assign_add(float(err.shape[0]))
+
+            def result(self):
+                return jnp.sqrt(self.total.value / self.count.value)
+
+        def batch_mse(y_true, y_pred):  # returns one number for the whole batch
+            return jnp.mean(jnp.square(jnp.asarray(y_true) - y_pred[:, 0]))
+
+        m = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
+        m.compile(lib.optimizers.SGD(0.01), batch_mse, metrics=[RootMeanSquare()])
+        return m
+
+    x = RNG.random((40, 4)).astype("float32")
+    y = x.sum(1)
+    theirs, ours = build(keras), build(lamina)
+    ours.set_weights(theirs.get_weights())
+    h_theirs = theirs.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0).history
+    h_ours = ours.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0).history
+    for key in h_theirs:
+        np.testing.assert_allclose(h_ours[key], h_theirs[key], rtol=1e-5, err_msg=key)

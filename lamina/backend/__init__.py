@@ -2,7 +2,7 @@
 serializable objects, the named walk, and the cache of compiled programs. Imports nothing of lamina
 above it."""
 
-from lamina.backend import naming, random, registry, tracking
+from lamina.backend import dtypes, naming, random, registry, tracking
 from lamina.backend.config import (
     backend,
     epsilon,
@@ -11,8 +11,10 @@ from lamina.backend.config import (
     set_epsilon,
     set_floatx,
     set_image_data_format,
+    standardize_data_format,
     standardize_dtype,
 )
+from lamina.backend.dtypes import is_float_dtype, is_int_dtype, result_type
 from lamina.backend.random import SeedGenerator, set_random_seed
 from lamina.backend.scope import StatelessScope, get_stateless_scope, in_stateless_scope
 from lamina.backend.variables import Variable
@@ -31,34 +33,21 @@ def device_info():
 
 
 def enable_compilation_cache(path=None):
-    """Use JAX's persistent compilation cache so re-running a script skips XLA compilation.
+    """Keep lamina's compiled programs in `path` (created 0700), so re-running a script skips compilation.
 
-    Default folder: `$LAMINA_COMPILATION_CACHE_DIR`, else `~/.cache/lamina/jax`.
-    Called on `import lamina` unless `LAMINA_COMPILATION_CACHE=0` or JAX's own
-    cache directory is already configured.
+    Default folder: `$LAMINA_COMPILATION_CACHE_DIR`, else `~/.cache/lamina/programs`. The cache
+    is on by default (`LAMINA_COMPILATION_CACHE=0` turns it off); this call turns it on even
+    then. Only lamina's own programs are stored: JAX's settings, and its own persistent cache,
+    are left as they are (see `lamina.backend.programs`). Returns the folder.
     """
-    import os
+    from lamina.backend import programs
 
-    import jax
-
-    path = path or os.environ.get("LAMINA_COMPILATION_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "lamina", "jax")
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
+    programs.configure(path)
+    return path or programs.default_directory()
 
 
-def _auto_enable_cache():
-    import os
+def disable_compilation_cache():
+    """Stop storing and loading lamina's compiled programs for the rest of the process."""
+    from lamina.backend import programs
 
-    import jax
-
-    if os.environ.get("LAMINA_COMPILATION_CACHE", "1") == "0":
-        return
-    if jax.config.jax_compilation_cache_dir and not os.environ.get("LAMINA_COMPILATION_CACHE_DIR"):
-        return
-    enable_compilation_cache()
-
-
-_auto_enable_cache()
+    programs.configure(enabled=False)

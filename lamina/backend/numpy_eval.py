@@ -50,6 +50,7 @@ class NumpyProgram:
         The source holds only slot numbers; functions and constants come from its namespace.
         """
         namespace = {f"s{slot}": value for slot, value in enumerate(self._initial) if value is not None}
+        namespace["__name__"] = __name__  # the generated function is lamina's code (program keys trust it)
         lines = [f"def run({', '.join(f's{slot}' for slot in self._inputs)}):"]
         for k, (fn, ins, out) in enumerate(self._steps):
             namespace[f"f{k}"] = fn

@@ -1,56 +1,98 @@
-"""Compiled XLA programs kept on disk, found without tracing.
+"""Compiled XLA programs kept on disk and shared in memory, found without tracing when possible.
 
-JAX's persistent compilation cache names a program by its lowered module, so
-even a warm run traces and lowers it first (0.1-0.3 s for a training loop).
-`CachedProgram` names a program by a key its caller computes from what
-determines the program (for models: `lamina.training.program_key`), so a warm
-run loads the executable straight from disk.
+`CachedProgram(fn, key_fn)` is `jax.jit(fn)` whose executables are found by key:
 
-An executable that JAX itself loaded from its cache cannot be serialized again
-(it lacks its kernels), so a program is compiled under a module name that
-holds the key, which JAX's cache has never seen, and JAX is kept from storing
-a second copy. A stored program that fails to load is deleted and compiled
-anew.
+* described programs: `key_fn(signature)` names the program from what determines it
+  (for models: `lamina.training.program_key`, computed from their configuration), so a
+  warm run, or a second identical model in the same process, runs it without tracing;
+* traced programs: when `key_fn` cannot vouch for a key (the model holds user code), the
+  function is traced and lowered, and the key is the hash of the lowered module itself;
+  only XLA's compilation is skipped.
 
-Entries are executables (machine code this process runs), so like JAX's cache
-the folder must be private to the user; it is created with mode 0700. It is
-kept under `MAX_BYTES`, dropping the least recently used programs.
+An executable is looked up in this process first (identical models share it), then in
+the folder (`program_store`: private, checksummed, refused if others could write to it),
+and compiled and stored last. A stored executable is JAX's serialized form, read through
+an unpickler that can construct only the JAX classes named in `_PAYLOAD_GLOBALS` (names in
+a file reach nothing else); its output tree is stored as JSON (`program_trees`). Programs
+that hold host callbacks or other Python objects fail that check and are not stored.
+
+The cache is lamina's alone: JAX's own persistent compilation cache and its settings are
+left as the user has them (off unless the user turns it on). The folder is
+`$LAMINA_COMPILATION_CACHE_DIR`, else `~/.cache/lamina/programs`; `LAMINA_COMPILATION_CACHE=0`
+turns the cache off (every program is then `jax.jit(fn)`, compiled once per object).
 """
 
 import collections
 import functools
 import hashlib
+import io
 import json
 import os
-import tempfile
+import pickle
 
 import jax
+import numpy as np
 
-_FORMAT = b"lamina-program-1\n"
+from lamina.backend import program_store, program_trees
 
 #: The folder is pruned to this size, least recently used programs first.
 MAX_BYTES = 1 << 30
+#: Executables kept in memory for other models of this process (least recently used dropped).
+MAX_SHARED = 64
 
-#: How programs were obtained in this process: "loaded" from disk, "compiled" and stored, or left to "jit".
+#: How programs were obtained in this process: "shared" (in memory), "loaded" (from disk),
+#: "compiled" (and stored), "traced" (keyed by their lowered module), or left to "jit" (cache off).
 counts = collections.Counter()
+
+_setting = None  # None: from the environment; False: off; a path: that folder
+_shared = collections.OrderedDict()  # (key, in_tree) -> executable
+
+
+def configure(path=None, enabled=True):
+    """Use `path` for stored programs (None: the environment's or the default folder), or turn the cache off."""
+    global _setting
+    _setting = False if not enabled else (path or default_directory())
+
+
+def default_directory():
+    return os.environ.get("LAMINA_COMPILATION_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "lamina", "programs")
 
 
 def directory():
-    """The folder of stored programs (inside JAX's cache folder), or None when caching is off."""
-    if not jax.config.jax_compilation_cache_dir or not jax.config.jax_enable_compilation_cache:
+    """The folder of stored programs (created 0700 and checked), or None when the cache is off or refused."""
+    if _setting is False:
         return None
-    return os.path.join(jax.config.jax_compilation_cache_dir, "lamina-programs")
+    if _setting is None and os.environ.get("LAMINA_COMPILATION_CACHE", "1") == "0":
+        return None
+    return program_store.open_folder(_setting or default_directory())
+
+
+# ----- keys ----------------------------------------------------------------------------------------
 
 
 def key_for(*parts):
-    """Hex key of a program made of lamina's code and described by `parts` (JSON-able; others by repr)."""
-    text = json.dumps([_environment(), *parts], sort_keys=True, default=repr)
+    """Hex key of a program described by `parts` (JSON: str, numbers, bool, None, lists, str-keyed dicts;
+    a `signature`), together with everything outside its description that shapes it (`_environment`)."""
+    text = json.dumps([_environment(), *parts], sort_keys=True, default=_signature_part)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _signature_part(obj):
+    if isinstance(obj, jax.tree_util.PyTreeDef):
+        return f"treedef:{obj}"
+    if isinstance(obj, jax.core.ShapedArray):
+        return f"aval:{obj.str_short()}:{obj.weak_type}"
+    if isinstance(obj, np.dtype):
+        return f"dtype:{obj.str}"
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    raise TypeError(f"key_for: cannot describe {type(obj).__name__} {obj!r} exactly")
 
 
 @functools.lru_cache(maxsize=1)
 def _environment():
-    """What outside its description shapes every program: lamina's code, versions, device, XLA flags."""
+    """What outside its description shapes every program: lamina's code, versions, devices, XLA flags."""
     import jaxlib
 
     digest = hashlib.sha256()
@@ -65,7 +107,8 @@ def _environment():
                     digest.update(f.read())
     devices = jax.devices()
     return [digest.hexdigest(), jax.__version__, jaxlib.__version__, devices[0].platform,
-            [d.device_kind for d in devices], os.environ.get("XLA_FLAGS", "")]
+            [d.device_kind for d in devices], str(jax.config.jax_default_device),
+            os.environ.get("XLA_FLAGS", ""), os.environ.get("LIBTPU_INIT_ARGS", "")]
 
 
 def signature(args):
@@ -81,14 +124,17 @@ def _leaf_signature(leaf):
     dtype = getattr(leaf, "dtype", None)
     if dtype is None:
         return type(leaf).__name__  # a Python scalar: weakly typed
-    return leaf.shape, dtype
+    return tuple(leaf.shape), np.dtype(dtype)
+
+
+# ----- the program ---------------------------------------------------------------------------------
 
 
 class CachedProgram:
-    """`jax.jit(fn)`, called through executables stored under `key_fn(signature)`.
+    """`jax.jit(fn)`, called through executables found by key (see the module docstring).
 
-    `key_fn` returns a hex string naming the program for that signature, or None
-    when it cannot vouch for one (then `jax.jit(fn)` runs as usual, with JAX's cache).
+    `key_fn(signature)` returns a hex key naming the program for that signature, or None
+    when it cannot vouch for one (then the program is traced and keyed by its lowered module).
     """
 
     def __init__(self, fn, key_fn):
@@ -108,24 +154,51 @@ class CachedProgram:
 
     def _obtain(self, sig, args):
         folder = directory()
-        key = self.key_fn(sig) if folder else None
-        if key is None:
+        if folder is None:
             counts["jit"] += 1
             return self.jitted
-        path = os.path.join(folder, key)
-        program = _load(path, jax.tree_util.tree_structure((args, {})))
-        if program is not None:
-            counts["loaded"] += 1
-            return program
-        with _jax_cache_not_written():
-            program = jax.jit(_named(self.fn, key)).lower(*args).compile()
-        _store(path, program, folder)
-        counts["compiled"] += 1
+        in_tree = jax.tree_util.tree_structure((args, {}))
+        key = self.key_fn(sig)
+        if key is not None:
+            fn = self.fn
+            return _find_or_compile(folder, key, in_tree, None,
+                                    lambda: jax.jit(_named(fn, key)).lower(*args).compile())
+        # keep_unused: a pruned argument is invisible in the module's text, so which ones were kept
+        # would be missing from the key.
+        lowered = jax.jit(self.fn, keep_unused=True).lower(*args)
+        key = key_for("traced", lowered.as_text(debug_info=False), str(in_tree), str(lowered.out_tree))
+        counts["traced"] += 1
+        return _find_or_compile(folder, key, in_tree, lowered.out_tree, lowered.compile)
+
+
+def _find_or_compile(folder, key, in_tree, out_tree, compile):
+    """The executable of `key`: shared in memory, loaded from `folder`, or compiled and stored.
+
+    `out_tree` is None for described programs (it is read from the entry, or written to it).
+    """
+    memo = (key, in_tree, out_tree)
+    program = _shared.get(memo)
+    if program is not None:
+        _shared.move_to_end(memo)
+        counts["shared"] += 1
         return program
+    program = _load(folder, key, in_tree, out_tree)
+    if program is not None:
+        counts["loaded"] += 1
+    else:
+        with _jax_cache_not_written():
+            program = compile()
+        counts["compiled"] += 1
+        if program_store.usable(folder):
+            _store(folder, key, program, with_tree=out_tree is None)
+    _shared[memo] = program
+    while len(_shared) > MAX_SHARED:
+        _shared.popitem(last=False)
+    return program
 
 
 def _named(fn, key):
-    """`fn` under a name holding `key`, so its lowered module is new to JAX's cache."""
+    """`fn` under a name holding `key`, so its lowered module is new to JAX's own cache if the user enabled it."""
     def program(*args):
         return fn(*args)
 
@@ -134,79 +207,126 @@ def _named(fn, key):
 
 
 class _jax_cache_not_written:
-    """Keep JAX from storing the next compile in its own cache (this one stores it)."""
+    """Keep JAX's own persistent cache (when the user turned it on) from storing a second copy."""
 
     def __enter__(self):
-        self.before = jax.config.jax_persistent_cache_min_compile_time_secs
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", float("inf"))
+        self.before = None
+        if jax.config.jax_compilation_cache_dir:
+            self.before = jax.config.jax_persistent_cache_min_compile_time_secs
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", float("inf"))
 
     def __exit__(self, *exc):
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", self.before)
+        if self.before is not None:
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", self.before)
 
 
-def _load(path, in_tree):
-    """The program stored at `path`, or None; `in_tree` is the structure of `(args, {})`."""
-    import pickle
+# ----- executables on disk -----------------------------------------------------------------------
 
+
+def _load(folder, key, in_tree, out_tree):
+    """The executable stored under `key`, or None (a damaged or foreign entry is a miss, removed)."""
+    try:
+        found = program_store.read(folder, key)
+    except program_store.Refused as err:
+        program_store.refuse(folder, str(err))
+        return None
+    if found is None:
+        return None
+    meta, payload = found
     from jax.experimental import serialize_executable
 
     try:
-        with open(path, "rb") as f:
-            if f.readline() != _FORMAT:
-                raise ValueError("not a lamina program")
-            payload, out_tree = pickle.load(f)
-        program = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
-    except FileNotFoundError:
+        if out_tree is None:
+            out_tree = program_trees.rebuild(meta.get("out_tree"))
+        _check_payload(payload)
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception as err:  # verified bytes that still do not load (checked names, another jaxlib): drop
+        path = program_store.path_of(folder, key)
+        program_store.remove(path)
+        program_store.warn_once(f"lamina: removed program cache entry {path} that does not load "
+                                f"({type(err).__name__}: {str(err)[:200]}); it is compiled again")
         return None
-    except Exception:  # an entry from another jaxlib or a damaged file: drop it, compile anew
-        _remove(path)
-        return None
-    try:
-        os.utime(path)  # recently used: kept longest when the folder is pruned
-    except OSError:  # a read-only cache still serves its programs
-        pass
-    return program
 
 
-def _store(path, compiled, folder):
-    """Write `compiled` to `path` atomically; a program that cannot be serialized is simply not kept."""
-    import pickle
-
+def _store(folder, key, compiled, with_tree):
+    """Write `compiled` under `key`; a program that cannot be stored safely is simply not kept."""
     from jax.experimental import serialize_executable
 
     try:
         payload, _, out_tree = serialize_executable.serialize(compiled)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(_FORMAT)
-            pickle.dump((payload, out_tree), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except Exception:
-        if "tmp" in locals():
-            _remove(tmp)
+        meta = {"out_tree": program_trees.describe(out_tree) if with_tree else None}
+    except Exception:  # host callbacks, closed-over constants, nodes JSON cannot hold: compiled per process
+        counts["not stored"] += 1
         return
-    _prune(folder)
-
-
-def _prune(folder, limit=None):
-    """Delete the least recently used programs while the folder holds more than `limit` bytes."""
-    limit = MAX_BYTES if limit is None else limit
-    entries = []
-    for entry in os.scandir(folder):
-        if entry.is_file() and not entry.name.startswith("."):
-            stat = entry.stat()
-            entries.append((stat.st_mtime, stat.st_size, entry.path))
-    total = sum(size for _, size, _ in entries)
-    for _, size, path in sorted(entries):
-        if total <= limit:
-            break
-        _remove(path)
-        total -= size
-
-
-def _remove(path):
     try:
-        os.remove(path)
-    except OSError:
-        pass
+        _check_payload(payload)
+    except pickle.UnpicklingError as err:  # JAX's format changed: say so rather than recompile silently
+        counts["not stored"] += 1
+        program_store.warn_once(f"lamina: compiled programs are not stored: this JAX's executables hold more "
+                                f"than lamina's program cache reads ({err}); please report it")
+        return
+    try:
+        program_store.write(folder, key, meta, payload)
+        program_store.prune(folder, MAX_BYTES)
+    except OSError as err:  # a full or read-only disk: the program still runs
+        program_store.warn_once(f"lamina: cannot write to the program cache {folder} ({err.strerror})")
+
+
+#: The only globals a stored executable may name: JAX's classes for an executable's description.
+_PAYLOAD_GLOBALS = frozenset({
+    ("jax", "P"),
+    ("jax._src.core", "ManualAxisType"),
+    ("jax._src.core", "MemorySpace"),
+    ("jax._src.core", "ShapedArray"),
+    ("jax._src.interpreters.pxla", "AllArgsInfo"),
+    ("jax._src.interpreters.pxla", "UnloadedMeshExecutable"),
+    ("jax._src.layout", "Layout"),
+    ("jax._src.linear_util", "DebugInfo"),
+    ("jax._src.mesh", "AbstractMesh"),
+    ("jax._src.mesh", "AxisType"),
+    ("jax._src.named_sharding", "_unpickle_named_sharding"),
+    ("jax._src.sharding_impls", "_unpickle_single_device_sharding"),
+    ("jax._src.stages", "ArgInfo"),
+    ("jaxlib._jax", "DeviceList"),
+    ("numpy", "dtype"),
+})
+
+
+def _allowed_global(module, name):
+    if (module, name) in _PAYLOAD_GLOBALS:
+        return True
+    if module == "ml_dtypes" and not name.startswith("_"):  # dtypes such as bfloat16
+        import ml_dtypes
+
+        found = getattr(ml_dtypes, name, None)
+        return isinstance(found, type) and issubclass(found, np.generic)
+    return False
+
+
+class _CheckingUnpickler(pickle.Unpickler):
+    """Reads a payload with every global checked against `_PAYLOAD_GLOBALS`; the executable is not loaded."""
+
+    def find_class(self, module, name):
+        if not _allowed_global(module, name):
+            raise pickle.UnpicklingError(f"a stored program may not name {module}.{name}")
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        if isinstance(pid, tuple) and pid and pid[0] == "device" and len(pid) == 2:
+            return _devices_by_id()[pid[1]]
+        if isinstance(pid, tuple) and pid and pid[0] in ("exec", "client"):
+            return None
+        raise pickle.UnpicklingError(f"unknown reference {str(pid)[:40]}")
+
+
+def _devices_by_id():
+    return {d.id: d for d in jax.devices()}
+
+
+def _check_payload(payload):
+    """Raise unless `payload` (JAX's serialized executable) names only allowed globals.
+
+    JAX's format is a pickle stream; reading it once with a checking unpickler (which never
+    loads the executable) before JAX reads it means a name planted in a file reaches nothing.
+    """
+    _CheckingUnpickler(io.BytesIO(payload)).load()

@@ -9,11 +9,26 @@ argument, or a `custom_object_scope(...)` block. Nothing else is ever looked up:
 a name in a file can only reach lamina's own classes and the user's registered ones.
 
 A serialized object is the dict Keras 3 writes:
-`{"module": ..., "class_name": ..., "config": {...}, "registered_name": ...}`.
+`{"module": ..., "class_name": ..., "config": {...}, "registered_name": ...}`; a
+function is `{"class_name": "function", "config": <name>, ...}` (or its bare name).
+
+Safe mode (`SafeModeScope`, on by default): code stored in a config (a Python lambda
+marshalled by Keras) is never loaded unless a caller turns it off for a block, as
+`load_model(..., safe_mode=False)` does.
+
+Configs name a function the way Keras does (a bare name), which is lossy:
+`jax.nn.softmax` and `jax.scipy.special.softmax` both write "softmax". Inside
+`exact_names()` (used for program keys, never for files) functions and classes are
+written as `"module:qualname"`, checked to lead back to the very object, and anything
+that cannot be named so (a lambda, a closure, a partial, a method) raises `NotExact`;
+an object that computes with arguments Keras's config leaves out (a loss's dtype, the
+`axis` of `SparseCategoricalCrossentropy`) adds them through its `_exact_config()`.
 """
 
+import contextlib
 import difflib
 import inspect
+import sys
 import threading
 
 _BUILTINS = {}  # kind -> {name: object}
@@ -98,6 +113,89 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+# ----- safe mode ---------------------------------------------------------------------------------------
+
+
+class SafeModeScope:
+    """`with SafeModeScope(False):` allows loading code stored in configs (Lambda layers) in this block.
+
+    Outside any scope safe mode is on. `SafeModeScope(None)` keeps the enclosing setting.
+    """
+
+    def __init__(self, safe_mode=True):
+        if safe_mode is not None and not isinstance(safe_mode, bool):
+            raise TypeError(f"safe_mode must be True, False or None; got {safe_mode!r}.")
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        stack = _safe_modes()
+        stack.append(in_safe_mode() if self.safe_mode is None else self.safe_mode)
+        return self
+
+    def __exit__(self, *exc):
+        _safe_modes().pop()
+        return False
+
+
+def _safe_modes():
+    if not hasattr(_local, "safe_modes"):
+        _local.safe_modes = []
+    return _local.safe_modes
+
+
+def in_safe_mode():
+    """Whether loading code from configs is refused here (True unless a `SafeModeScope(False)` is active)."""
+    stack = _safe_modes()
+    return stack[-1] if stack else True
+
+
+# ----- exact names -----------------------------------------------------------------------------------
+
+
+class NotExact(ValueError):
+    """An object that cannot be named exactly (see `exact_names`)."""
+
+
+@contextlib.contextmanager
+def exact_names():
+    """Within this block, configs name functions and classes by `exact_name` instead of Keras's bare names."""
+    depth = getattr(_local, "exact", 0)
+    _local.exact = depth + 1
+    try:
+        yield
+    finally:
+        _local.exact = depth
+
+
+def naming_exactly():
+    """Whether an `exact_names()` block is active in this thread."""
+    return getattr(_local, "exact", 0) > 0
+
+
+def exact_name(obj):
+    """`"module:qualname"` of a function or class, when that name leads back to `obj` itself.
+
+    Raises `NotExact` for what a name cannot pin down: lambdas and functions defined
+    inside functions (closures), partials, bound methods, objects without a module.
+    """
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        raise NotExact(f"{obj!r} has no exact name (a lambda, closure, partial or method)")
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise NotExact(f"{module}:{qualname} does not lead back to {obj!r}")
+    return f"{module}:{qualname}"
+
+
+def serialize_function(fn, keras_form):
+    """`keras_form` (what Keras writes for `fn`), or `{"function": exact_name(fn)}` inside `exact_names()`."""
+    if naming_exactly():
+        return {"function": exact_name(fn)}
+    return keras_form
+
+
 # ----- names ---------------------------------------------------------------------------------------
 
 
@@ -155,8 +253,11 @@ def serialize_keras_object(obj):
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if callable(obj) and not hasattr(obj, "get_config"):
-        return getattr(obj, "__name__", str(obj))
+        return serialize_function(obj, getattr(obj, "__name__", str(obj)))
     cls = type(obj)
+    if naming_exactly():
+        exact_config = getattr(obj, "_exact_config", None)  # config + what Keras's config leaves out
+        return {"class": exact_name(cls), "config": exact_config() if exact_config else obj.get_config()}
     return {
         "module": keras_module(cls),
         "class_name": cls.__name__,
@@ -185,12 +286,29 @@ def deserialize_keras_object(config, module_objects, kind, custom_objects=None):
     if "class_name" not in config:
         raise ValueError(f"Cannot deserialize a {kind} from a dict without 'class_name'; got keys {sorted(config)}.")
     class_name = config["class_name"]
-    cls = get_registered_object(config.get("registered_name") or class_name, custom_objects, table)
+    if class_name == "function":  # Keras 3's form of a named function
+        return _deserialize_function(config, table, kind, custom_objects)
+    if class_name == "__lambda__":
+        raise ValueError(
+            f"Cannot deserialize a {kind} stored as Python code (a lambda): only the `function` of a "
+            "Lambda layer may be loaded from code, and only with safe_mode=False. Pass the object "
+            "itself with custom_objects instead."
+        )
+    if not isinstance(class_name, str):
+        raise ValueError(f"Cannot deserialize a {kind}: 'class_name' must be a string, got {class_name!r}.")
+    registered = config.get("registered_name")
+    cls = get_registered_object(registered if isinstance(registered, str) and registered else class_name,
+                                custom_objects, table)
     if cls is None:
         cls = get_registered_object(class_name, custom_objects, table)
     if cls is None:
         raise unknown_name_error(kind, class_name, list(table))
+    if not inspect.isclass(cls):  # a function named like a class: Keras returns it as is
+        return cls
     inner = config.get("config", {})
+    if not isinstance(inner, dict):
+        raise ValueError(f"Cannot deserialize {kind} '{class_name}': its 'config' must be a dict, got "
+                         f"{type(inner).__name__}.")
     try:
         if hasattr(cls, "from_config"):
             params = inspect.signature(cls.from_config).parameters
@@ -201,6 +319,19 @@ def deserialize_keras_object(config, module_objects, kind, custom_objects=None):
     except RecursionError:
         raise ValueError(f"Cannot deserialize {kind} '{class_name}': its config is nested too deeply "
                          "(a damaged or hostile file?).") from None
+
+
+def _deserialize_function(config, table, kind, custom_objects):
+    name = config.get("config")
+    if not isinstance(name, str):
+        raise ValueError(f"Cannot deserialize a {kind} function: its 'config' must be the function's name, "
+                         f"got {name!r}.")
+    registered = config.get("registered_name")
+    for candidate in (name, registered if isinstance(registered, str) else None):
+        found = get_registered_object(candidate, custom_objects, table) if candidate else None
+        if found is not None:
+            return found
+    raise unknown_name_error(kind, name, list(table))
 
 
 def deserialize_instance(config, table, kind, custom_objects=None):

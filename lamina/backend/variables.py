@@ -9,6 +9,7 @@ assignments are recorded there instead, so the same code runs as a pure function
 """
 
 import itertools
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +31,46 @@ def assignments():
     """How many eager `assign` calls this process has made: the engine compares it before and after
     a callback to know whether the callback changed any weight, optimizer or metric state."""
     return _counters["assigned"]
+
+
+class WeightBudget:
+    """`with WeightBudget(max_bytes, source):` caps the bytes of the weights layers create in the block.
+
+    A model loader sets it from the size of the weights in the file, so a config that claims enormous
+    layers (a few bytes of JSON asking for terabytes) is refused before anything is allocated.
+    `Layer.add_weight` calls `charge` before it runs the initializer.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, max_bytes, source):
+        self.max_bytes = int(max_bytes)
+        self.source = source
+        self.used = 0
+
+    def __enter__(self):
+        self._saved = getattr(WeightBudget._local, "active", None)
+        WeightBudget._local.active = self
+        return self
+
+    def __exit__(self, *exc):
+        WeightBudget._local.active = self._saved
+        return False
+
+
+def charge(shape, dtype, what):
+    """Count a weight of `shape` and `dtype` against the active `WeightBudget` (if any); raise ValueError
+    when the weights would exceed it."""
+    budget = getattr(WeightBudget._local, "active", None)
+    if budget is None:
+        return
+    nbytes = int(np.prod([int(d) for d in shape], dtype=np.float64)) * np.dtype(dtype).itemsize
+    budget.used += nbytes
+    if budget.used > budget.max_bytes:
+        raise ValueError(
+            f"{what} of shape {tuple(shape)} would bring the model's weights to {budget.used:,} bytes, but "
+            f"{budget.source} holds only {budget.max_bytes:,}: the config claims far larger layers than the file "
+            "stores; refused before allocating.")
 
 
 def _resolve_initializer(initializer):

@@ -55,6 +55,33 @@ class Callback:
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
 
+    def batch_interval(self, kind="train"):
+        """How often this callback needs its batch hooks of `kind` ("train", "test", "predict"): None (never: the
+        engine may run a whole epoch in one compiled call), 1 (every batch) or N (every N batches suffice;
+        between, the engine runs N steps per call). Default: 1 when a batch hook is overridden, in the class or
+        on the instance (a LambdaCallback's functions), else None."""
+        overridden = any(hook in vars(self) or getattr(type(self), hook) is not getattr(Callback, hook)
+                         for hook in _HOOKS[kind])
+        return 1 if overridden else None
+
     def wants_every_batch(self, kind="train"):
-        """True when this callback overrides a batch-level hook of `kind` ("train", "test", "predict")."""
-        return any(getattr(type(self), hook) is not getattr(Callback, hook) for hook in _HOOKS[kind])
+        return self.batch_interval(kind) == 1
+
+
+class BatchCounter:
+    """Counts the batches a training run has done from the batch hooks it gets (at chunk ends, so batch 3
+    may come first), across epochs; `due(batch)` is True once every `n` batches (Keras's `save_freq=n`)."""
+
+    def __init__(self, n):
+        self.n = n
+        self.since = 0
+        self.last = None
+
+    def due(self, batch):
+        new_epoch = self.last is None or batch <= self.last
+        self.since += batch + 1 if new_epoch else batch - self.last
+        self.last = batch
+        if self.since >= self.n:
+            self.since = 0
+            return True
+        return False

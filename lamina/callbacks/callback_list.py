@@ -41,8 +41,13 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.set_params(params)
 
-    def wants_every_batch(self, kind="train"):
-        return any(cb.wants_every_batch(kind) for cb in self.callbacks if isinstance(cb, Callback))
+    def batch_interval(self, kind="train"):
+        """The largest step count that serves every callback's batch hooks (their gcd), or None."""
+        import math
+
+        intervals = [cb.batch_interval(kind) for cb in self.callbacks if isinstance(cb, Callback)]
+        intervals = [int(i) for i in intervals if i]
+        return math.gcd(*intervals) if intervals else None
 
     def _each(self, hook, *args):
         for cb in self.callbacks:

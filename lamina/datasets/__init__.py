@@ -10,10 +10,18 @@ from lamina.datasets import (
     boston_housing,
     california_housing,
     cifar10,
+    cifar100,
     fashion_mnist,
     imdb,
     mnist,
     pima_indians_diabetes,
+    reuters,
     toy,
 )
 from lamina.datasets._files import DatasetNotFoundError, cache_dir, search_dirs
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -1,7 +1,7 @@
 """Parsers for the file formats the data sets come in: IDX, text tables, .npz, CIFAR batches.
 
 No code from a data file is ever run. `.npz` members are read with pickling disabled; the
-two Keras/CIFAR files that do contain pickles (ragged IMDB sequences, CIFAR batches) are
+Keras/CIFAR files that do contain pickles (ragged IMDB and Reuters sequences, CIFAR batches) are
 read with an unpickler that can build nothing but NumPy arrays, lists, dicts and bytes.
 """
 
@@ -121,7 +121,7 @@ def _read_npy(raw):
         return np.lib.format.read_array(fp, allow_pickle=False)
     except ValueError:
         pass
-    # An object array (ragged IMDB sequences): skip the .npy header, then unpickle safely.
+    # An object array (ragged IMDB or Reuters sequences): skip the .npy header, then unpickle safely.
     fp.seek(0)
     major, _ = np.lib.format.read_magic(fp)
     if major == 1:
@@ -157,8 +157,15 @@ def read_cifar_batch(fileobj, label_key="labels"):
     if not isinstance(batch, dict):
         raise ValueError(f"not a CIFAR batch: expected a dict, got {type(batch).__name__}")
     batch = {k.decode("utf8") if isinstance(k, bytes) else k: v for k, v in batch.items()}
-    data = np.asarray(batch["data"], dtype=np.uint8)
-    return data.reshape(data.shape[0], 3, 32, 32), batch[label_key]
+    missing = [k for k in ("data", label_key) if k not in batch]
+    if missing:
+        raise ValueError(f"not a CIFAR batch with {label_key!r}: no {', '.join(map(repr, missing))} among its keys "
+                         f"{sorted(map(str, batch))}")
+    data, labels = np.asarray(batch["data"]), batch[label_key]
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+        raise ValueError(f"not a CIFAR batch: expected uint8 data (n, 3072) and n labels, got {data.dtype} data "
+                         f"{data.shape} and {len(labels)} labels")
+    return data.reshape(data.shape[0], 3, 32, 32), labels
 
 
 def shuffle_split(x, y, test_split, seed):

@@ -1,12 +1,10 @@
 """IMDB movie reviews: 25000 train + 25000 test reviews as word-index lists, label 1 = positive."""
 
-import json
 import warnings
 
-import numpy as np
-
-from lamina.datasets._files import KERAS_ORIGIN, Layout, Remote, direct_file, fetch
+from lamina.datasets._files import KERAS_ORIGIN
 from lamina.datasets._readers import load_npz
+from lamina.datasets._sequences import keras_file, load_word_index, object_array, prepare, sequence_arrays
 
 _SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 _WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
@@ -40,56 +38,14 @@ def load_data(
         num_words = kwargs.pop("nb_words")
     if kwargs:
         raise TypeError(f"imdb.load_data: unexpected keyword argument(s) {sorted(kwargs)}")
-    direct = direct_file(path)
-    if direct is None:
-        layout = Layout((path,), f"Keras's cache file, from {KERAS_ORIGIN}imdb.npz")
-        _, (direct,) = fetch("IMDB", [layout], [Remote(path, KERAS_ORIGIN + "imdb.npz", _SHA256)])
-    arrays = load_npz(direct)
-    x_train, labels_train = arrays["x_train"], arrays["y_train"]
-    x_test, labels_test = arrays["x_test"], arrays["y_test"]
-
-    rng = np.random.RandomState(seed)
-    order = np.arange(len(x_train))
-    rng.shuffle(order)
-    x_train, labels_train = x_train[order], labels_train[order]
-    order = np.arange(len(x_test))
-    rng.shuffle(order)
-    x_test, labels_test = x_test[order], labels_test[order]
-
-    head = [] if start_char is None else [start_char]
-    offset = index_from or 0
-    x_train = [head + [w + offset for w in seq] for seq in x_train]
-    x_test = [head + [w + offset for w in seq] for seq in x_test]
-
-    if maxlen:
-        x_train, labels_train = _shorter_than(maxlen, x_train, labels_train)
-        x_test, labels_test = _shorter_than(maxlen, x_test, labels_test)
-        if not x_train or not x_test:
-            raise ValueError(f"imdb.load_data: no review is shorter than maxlen={maxlen}; increase maxlen")
-
-    sequences = x_train + x_test
-    labels = np.concatenate([labels_train, labels_test])
-    if not num_words:
-        num_words = max(max(seq) for seq in sequences if seq)
-    if oov_char is not None:
-        sequences = [[w if skip_top <= w < num_words else oov_char for w in seq] for seq in sequences]
-    else:
-        sequences = [[w for w in seq if skip_top <= w < num_words] for seq in sequences]
-
-    n = len(x_train)
-    return (_object_array(sequences[:n]), labels[:n]), (_object_array(sequences[n:]), labels[n:])
-
-
-def _shorter_than(maxlen, sequences, labels):
-    keep = [i for i, seq in enumerate(sequences) if len(seq) < maxlen]
-    return [sequences[i] for i in keep], np.asarray(labels)[keep]
-
-
-def _object_array(lists):
-    # Always a 1-D array of lists (np.array would make a 2-D array if all lengths were equal).
-    out = np.empty(len(lists), dtype=object)
-    out[:] = lists
-    return out
+    file = keras_file(path, "IMDB", KERAS_ORIGIN + "imdb.npz", _SHA256)
+    arrays = load_npz(file)
+    (x_train, y_train), (x_test, y_test) = prepare(
+        [sequence_arrays(arrays, file, "x_train", "y_train"), sequence_arrays(arrays, file, "x_test", "y_test")],
+        seed=seed, num_words=num_words, skip_top=skip_top, maxlen=maxlen, start_char=start_char,
+        oov_char=oov_char, index_from=index_from, caller="imdb.load_data", what="review",
+    )  # fmt: skip
+    return (object_array(x_train), y_train), (object_array(x_test), y_test)
 
 
 def get_word_index(path="imdb_word_index.json"):
@@ -97,11 +53,4 @@ def get_word_index(path="imdb_word_index.json"):
 
     Add `index_from` (3 by default) to map onto the sequences of `load_data`.
     """
-    direct = direct_file(path)
-    if direct is None:
-        layout = Layout((path,), f"Keras's cache file, from {KERAS_ORIGIN}imdb_word_index.json")
-        _, (direct,) = fetch(
-            "IMDB word index", [layout], [Remote(path, KERAS_ORIGIN + "imdb_word_index.json", _WORD_INDEX_MD5)]
-        )
-    with open(direct, encoding="utf-8") as f:
-        return json.load(f)
+    return load_word_index(path, "IMDB word index", KERAS_ORIGIN + "imdb_word_index.json", _WORD_INDEX_MD5)

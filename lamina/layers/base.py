@@ -37,7 +37,7 @@ from lamina.backend import config, naming, tracking
 from lamina.backend.memory import check_fits
 from lamina.backend.random import SeedGenerator
 from lamina.backend.scope import StatelessScope, current_scope
-from lamina.backend.variables import Variable
+from lamina.backend.variables import Variable, charge
 from lamina.layers import symbolic
 
 _context = threading.local()
@@ -117,9 +117,12 @@ class InputSpec:
         ndim / min_ndim / max_ndim: exact / minimum / maximum rank.
         axes: {axis: size}, e.g. {-1: 8} for 8 input features.
         dtype: required dtype name, or None.
+        layout: the expected axes in words, e.g. "(batch, rows, cols, channels)", named in the
+            error when the rank is wrong.
     """
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None, shape=None):
+    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None, shape=None, layout=None):
+        self.layout = layout
         self.ndim = len(shape) if shape is not None else ndim
         self.min_ndim = min_ndim
         self.max_ndim = max_ndim
@@ -135,7 +138,8 @@ class InputSpec:
         got = f"received input {index} with shape {_fmt(shape)}"
         rank = len(shape)
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(f"{where} expects inputs of rank {self.ndim}, but {got}.")
+            shaped = f", shaped {self.layout}" if self.layout else ""
+            raise ValueError(f"{where} expects inputs of rank {self.ndim}{shaped}, but {got} (rank {rank}).")
         if self.min_ndim is not None and rank < self.min_ndim:
             raise ValueError(f"{where} expects inputs of rank >= {self.min_ndim}, but {got}.")
         if self.max_ndim is not None and rank > self.max_ndim:
@@ -205,6 +209,8 @@ def _marking_built(build):
     def wrapper(self, *args, **kwargs):
         result = build(self, *args, **kwargs)
         self.built = True
+        if args and getattr(self, "_build_shapes", None) is None:
+            self._build_shapes = _plain_shapes(args[0])
         return result
 
     wrapper._marks_built = True
@@ -231,6 +237,30 @@ def _call_accepts_init(cls, name):
         return name in inspect.signature(cls.__init__).parameters
     except (TypeError, ValueError):
         return False
+
+
+class DTypePolicy:
+    """A single-dtype policy (`keras.DTypePolicy("float32")`): `name`, `compute_dtype`, `variable_dtype`."""
+
+    def __init__(self, name="float32"):
+        self.name = _policy_dtype(name, "DTypePolicy")
+
+    @property
+    def compute_dtype(self):
+        return self.name
+
+    @property
+    def variable_dtype(self):
+        return self.name
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return isinstance(other, DTypePolicy) and other.name == self.name
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self.name}">'
 
 
 class Layer(tracking.Trackable):
@@ -264,7 +294,7 @@ class Layer(tracking.Trackable):
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s): {bad}.")
         self.name = name or naming.auto_name(type(self).__name__)
         self._trainable = bool(trainable)
-        self.dtype = config.standardize_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.dtype = _policy_dtype(dtype, self.name)
         self.built = False
         self.input_spec = None
         self._supports_masking = None  # None: decided by whether the class overrides `compute_mask`
@@ -274,6 +304,7 @@ class Layer(tracking.Trackable):
         self._losses_override = None  # set by Trainer.compute_loss_and_updates: the forward pass's losses
         self._inbound_nodes = []
         self._output_shapes = None
+        self._build_shapes = None  # the input shape(s) `build` got (`get_build_config`)
         if activity_regularizer is not None:
             from lamina import regularizers
 
@@ -303,6 +334,7 @@ class Layer(tracking.Trackable):
         size = 1
         for d in shape:
             size *= d
+        charge(shape, dtype, f"Layer '{self.name}': weight '{name}'")  # a loader's size guard
         check_fits(size * np.dtype(dtype).itemsize, f"Layer '{self.name}': weight '{name}' of shape {shape}")
         if initializer is None:
             initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
@@ -407,6 +439,35 @@ class Layer(tracking.Trackable):
         if not self.trainable:
             return self.variables
         return [v for v in self.variables if not v.trainable]
+
+    # ----- dtypes and names, as Keras 3 exposes them --------------------------------------------------
+
+    @property
+    def dtype_policy(self):
+        """The layer's dtype policy; lamina's policies are single dtypes (compute = variable dtype)."""
+        return DTypePolicy(self.dtype)
+
+    @property
+    def compute_dtype(self):
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype
+
+    @property
+    def input_dtype(self):
+        """The dtype float inputs are cast to before `call`."""
+        return self.dtype
+
+    @property
+    def path(self):
+        """The layer's path (its name: lamina has no name scopes)."""
+        return self.name
+
+    @property
+    def metrics_variables(self):
+        return [v for m in self.metrics for v in m.variables]
 
     @property
     def trainable(self):
@@ -567,6 +628,21 @@ class Layer(tracking.Trackable):
             return
         self.build(shapes)
         self.built = True
+        if self._build_shapes is None:
+            self._build_shapes = _plain_shapes(shapes)
+
+    def get_build_config(self):
+        """`{"input_shape": shape}` the layer was built for (Keras's form, written into model files), or
+        None when it is not built or was built without a known input shape."""
+        if not self.built or self._build_shapes is None:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        """Build the layer from `get_build_config()` (a loader calls it before setting the weights)."""
+        if config and not self.built and config.get("input_shape") is not None:
+            self.build(config["input_shape"])
+            self.built = True
 
     def _check_inputs(self, inputs):
         if self.input_spec is None:
@@ -594,7 +670,9 @@ class Layer(tracking.Trackable):
         """
         args = jax.tree_util.tree_map(lambda x: _to_array(x, self.dtype), args, is_leaf=lambda x: isinstance(x, Variable))
         inputs = args[0]
-        self._maybe_build(shapes_of(inputs))
+        if not self.built:
+            self._check_inputs(inputs)  # a wrong rank is reported before `build` makes weights from it
+            self._maybe_build(shapes_of(inputs))
         self._check_inputs(inputs)
         kwargs = dict(kwargs)
         training = kwargs.pop("training", None)
@@ -632,8 +710,18 @@ class Layer(tracking.Trackable):
             self._check_inputs(inputs)
         input_mask = structure_mask([getattr(t, "_keras_mask", None) if symbolic.is_symbolic(t) else None
                                      for t in jax.tree_util.tree_leaves(inputs, is_leaf=symbolic.is_symbolic)], inputs)
-        outputs, output_mask = symbolic.compute_output_spec(
-            lambda a, k, m: self._call_with_mask(a, k, m), (args, kwargs, input_mask), {})
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            # Keras's rule: a layer that defines `compute_output_shape` gives its symbolic outputs from it (unknown
+            # sizes stay None), and its output mask from `compute_mask`; the others are traced with stand-in sizes
+            # for the unknown dims.
+            outputs = _spec_of_shape(self.compute_output_shape(shapes_of(inputs)), self.dtype)
+            mask = input_mask if kwargs.get("mask") is None else kwargs["mask"]
+            output_mask = None
+            if mask is not None and self.supports_masking:
+                output_mask = symbolic.compute_output_spec(self.compute_mask, (inputs, mask), {})
+        else:
+            outputs, output_mask = symbolic.compute_output_spec(
+                lambda a, k, m: self._call_with_mask(a, k, m), (args, kwargs, input_mask), {})
         flat_outputs = symbolic.symbolic_leaves(outputs)
         for tensor, mask in zip(flat_outputs, flat_masks(output_mask, len(flat_outputs))):
             tensor._keras_mask = mask
@@ -719,8 +807,45 @@ class Layer(tracking.Trackable):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _policy_dtype(dtype, layer_name):
+    """The dtype a layer computes and stores in, from a dtype name or a Keras DTypePolicy (name or config).
+
+    Mixed policies ("mixed_float16", "mixed_bfloat16": float16 math on float32 weights) are refused rather
+    than silently run in float32: lamina has no mixed precision.
+    """
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name", dtype.get("name"))
+    elif dtype is not None and not isinstance(dtype, str) and hasattr(dtype, "name") and not hasattr(dtype, "itemsize"):
+        dtype = dtype.name  # a DTypePolicy-like object
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(f"Layer '{layer_name}': the dtype policy {dtype!r} (mixed precision) is not supported by "
+                         "lamina; use a single dtype such as 'float32' or 'bfloat16'.")
+    return config.standardize_dtype(dtype)
+
+
+def _plain_shapes(shapes):
+    """Shapes as JSON-friendly lists (None for unknown sizes), keeping list / dict nesting."""
+    if isinstance(shapes, dict):
+        return {k: _plain_shapes(v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return [None if d is None else int(d) for d in shapes]
+    if isinstance(shapes, (list, tuple)):
+        return [_plain_shapes(s) for s in shapes]
+    return None
+
+
 def _is_layer(obj):
     return isinstance(obj, Layer)
+
+
+def _spec_of_shape(shape, dtype):
+    """KerasTensors for what `compute_output_shape` returned: one shape, or a list / dict of shapes."""
+    if isinstance(shape, dict):
+        return {k: _spec_of_shape(v, dtype) for k, v in shape.items()}
+    shape = tuple(shape)
+    if all(d is None or isinstance(d, (int, np.integer)) for d in shape):
+        return symbolic.KerasTensor(shape, dtype)
+    return [_spec_of_shape(s, dtype) for s in shape]
 
 
 def _unique(variables):

@@ -15,6 +15,8 @@ class InputLayer(Layer):
                  input_shape=None, batch_input_shape=None, sparse=None, input_tensor=None, **kwargs):
         shape = shape if shape is not None else input_shape
         batch_shape = batch_shape if batch_shape is not None else batch_input_shape
+        if sparse:
+            raise ValueError(f"InputLayer '{name}': `sparse=True` inputs are not supported by lamina (inputs are dense).")
         if shape is None and batch_shape is None:
             raise ValueError("InputLayer: give `shape` (without the batch axis), e.g. shape=(8,).")
         if shape is not None and batch_shape is not None:

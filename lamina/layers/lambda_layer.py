@@ -19,8 +19,11 @@ def _serialize_function(fn):
 
     Named functions give `{"class_name": "function", "config": name, ...}`;
     Python lambdas give Keras's `"__lambda__"` form (base64 marshal of the code),
-    which loads only with `safe_mode=False` on the same Python version.
+    which loads only with `safe_mode=False` on the same Python version. Inside
+    `registry.exact_names()` (program keys) a function is named exactly or not at all.
     """
+    if _ser.naming_exactly():
+        return _ser.serialize_function(fn, None)
     if _is_lambda(fn):
         closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
         return {
@@ -155,13 +158,16 @@ class Lambda(Layer):
         return cfg
 
     @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=True):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         """Rebuild from `get_config()`.
 
         A function stored by name is found in `custom_objects`, the registered
         objects (`register_keras_serializable`) or the built-in activations. A
-        Python lambda needs `custom_objects={layer_name: fn}` or `safe_mode=False`.
+        Python lambda needs `custom_objects={layer_name: fn}` or `safe_mode=False`
+        (None: the enclosing `SafeModeScope`'s setting, on by default).
         """
+        if safe_mode is None:
+            safe_mode = _ser.in_safe_mode()
         config = dict(config)
         name = config.get("name", "lambda")
         config["function"] = _deserialize_function(config["function"], name, "function", custom_objects, safe_mode)

@@ -351,6 +351,24 @@ class Normalization(Layer):
                                                                                     self.input_variance)]
         self.built = True
 
+    @property
+    def mean(self):
+        """The mean subtracted from inputs, in the broadcast shape (e.g. (1, features)); None before `build`
+        (as in Keras, where it is set once the layer is built or adapted)."""
+        return self._statistic(0)
+
+    @property
+    def variance(self):
+        """The variance inputs are scaled by, in the broadcast shape; None before `build`."""
+        return self._statistic(1)
+
+    def _statistic(self, which):
+        if not self.built:
+            return None
+        if self.input_mean is not None:
+            return self._fixed[which]
+        return jnp.reshape((self.adapt_mean, self.adapt_variance)[which].value, self._broadcast_shape)
+
     def _expand(self, value):
         """A statistic (scalar, or shaped like the kept axes' trailing part) -> broadcast shape."""
         if value.ndim:

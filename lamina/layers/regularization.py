@@ -1,5 +1,9 @@
-"""Regularization layers: `Dropout`, `SpatialDropout1D/2D/3D`, `GaussianNoise`, `GaussianDropout`,
-`ActivityRegularization`. All keep the input shape and are identities in inference."""
+"""Regularization layers: `Dropout`, `SpatialDropout1D/2D/3D`, `AlphaDropout`, `GaussianNoise`,
+`GaussianDropout`, `ActivityRegularization`. All keep the input shape and are identities in inference.
+
+A random layer owns a `SeedGenerator` only when it can draw (rate or stddev > 0), as in Keras 3, so its
+seed state appears in `non_trainable_variables` exactly when Keras's does.
+"""
 
 import math
 import numbers
@@ -24,7 +28,8 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
-        self.seed_generator = SeedGenerator(seed)
+        if self.rate > 0:
+            self.seed_generator = SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):
@@ -72,8 +77,11 @@ class _SpatialDropout(Dropout):
         return jnp.where(keep, inputs / (1.0 - self.rate), 0.0).astype(inputs.dtype)
 
     def get_config(self):
+        """Keras's keys: no `noise_shape` and no `trainable` (Keras's SpatialDropout refuses a config holding
+        `trainable`, and the layer has no weights to freeze)."""
         cfg = super().get_config()
         cfg.pop("noise_shape", None)
+        cfg.pop("trainable", None)
         return cfg
 
 
@@ -113,6 +121,25 @@ class SpatialDropout3D(_SpatialDropoutND):
     ndim = 5
 
 
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: dropped inputs are set to SELU's negative saturation, then an affine map
+    keeps the mean and variance of the inputs; shape unchanged. `noise_shape` broadcasts one mask."""
+
+    _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+        kept = (jax.random.uniform(self.seed_generator.next(), shape, inputs.dtype) >= self.rate).astype(inputs.dtype)
+        alpha_p = self._ALPHA_P
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        return a * (inputs * kept + alpha_p * (1 - kept)) + b
+
+
 class GaussianNoise(Layer):
     """Adds N(0, stddev) noise in training: `x + stddev * normal()`; identity in inference."""
 
@@ -122,7 +149,8 @@ class GaussianNoise(Layer):
             raise ValueError(f"GaussianNoise: `stddev` must be a non-negative number, got stddev={stddev!r}.")
         self.stddev = float(stddev)
         self.seed = seed
-        self.seed_generator = SeedGenerator(seed)
+        if self.stddev > 0:
+            self.seed_generator = SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):
@@ -144,7 +172,8 @@ class GaussianDropout(Layer):
         if self.rate == 1:
             raise ValueError("GaussianDropout: `rate` must be below 1 (the noise stddev is sqrt(rate / (1 - rate))).")
         self.seed = seed
-        self.seed_generator = SeedGenerator(seed)
+        if self.rate > 0:
+            self.seed_generator = SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):

@@ -44,6 +44,51 @@ class KerasTensor:
             "yet. Use layers (or a Lambda layer) to compute with it."
         )
 
+    # Python operators build op nodes, as `keras.ops` calls on symbolic tensors do (see OpLayer).
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __abs__(self):
+        return _ops().absolute(self)
+
+    def __invert__(self):
+        return _ops().logical_not(self) if self.dtype == "bool" else _ops().bitwise_invert(self)
+
+    def __round__(self, ndigits=None):
+        return _ops().round(self, 0 if ndigits is None else ndigits)
+
+
+def _ops():
+    from lamina import ops
+
+    return ops
+
+
+def _binary_operator(op_name, reflected=False):
+    def method(self, other):
+        op = getattr(_ops(), op_name)
+        return op(other, self) if reflected else op(self, other)
+
+    return method
+
+
+for _names, _op in [(("__add__", "__radd__"), "add"), (("__sub__", "__rsub__"), "subtract"),
+                    (("__mul__", "__rmul__"), "multiply"), (("__truediv__", "__rtruediv__"), "divide"),
+                    (("__floordiv__", "__rfloordiv__"), "floor_divide"), (("__mod__", "__rmod__"), "mod"),
+                    (("__pow__", "__rpow__"), "power"), (("__matmul__", "__rmatmul__"), "matmul"),
+                    (("__and__", "__rand__"), "logical_and"), (("__or__", "__ror__"), "logical_or"),
+                    (("__xor__", "__rxor__"), "logical_xor"), (("__lt__", "__gt__"), "less"),
+                    (("__le__", "__ge__"), "less_equal"), (("__gt__", "__lt__"), "greater"),
+                    (("__ge__", "__le__"), "greater_equal")]:
+    if _op in ("less", "less_equal", "greater", "greater_equal"):
+        setattr(KerasTensor, _names[0], _binary_operator(_op))
+        continue
+    setattr(KerasTensor, _names[0], _binary_operator(_op))
+    setattr(KerasTensor, _names[1], _binary_operator(_op, reflected=True))
+
 
 class Node:
     """One call of `layer` on symbolic arguments.

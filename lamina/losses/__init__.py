@@ -77,3 +77,9 @@ from lamina.losses.lookup import (
 )
 from lamina.losses.reduction import REDUCTIONS, reduce_weighted_values
 from lamina.losses.targets import validate_targets
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

@@ -87,6 +87,10 @@ class Loss:
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
 
+    def _exact_config(self):
+        """The config plus what Keras's config leaves out (its dtype, the function's arguments): for program keys."""
+        return {**self.get_config(), "dtype": self._dtype, "fn_kwargs": dict(getattr(self, "_fn_kwargs", {}))}
+
     @classmethod
     def from_config(cls, config):
         return cls(**config)

@@ -245,3 +245,9 @@ def resolve_accuracy(identifier, loss=None, y_true_shape=None, y_pred_shape=None
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("inspect",)]
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

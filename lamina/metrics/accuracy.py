@@ -83,6 +83,8 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
 class Accuracy(_KerasMeanMetric):
     """How often predictions equal labels exactly."""
 
+    _direction = "up"
+
     _fn = staticmethod(accuracy)
 
     def __init__(self, name="accuracy", dtype=None):
@@ -91,6 +93,8 @@ class Accuracy(_KerasMeanMetric):
 
 class BinaryAccuracy(_KerasMeanMetric):
     """How often (y_pred > threshold) matches binary labels."""
+
+    _direction = "up"
 
     _fn = staticmethod(binary_accuracy)
     _arg_names = ("threshold",)
@@ -102,6 +106,8 @@ class BinaryAccuracy(_KerasMeanMetric):
 class CategoricalAccuracy(_KerasMeanMetric):
     """How often argmax(y_pred) matches argmax of one-hot labels."""
 
+    _direction = "up"
+
     _fn = staticmethod(categorical_accuracy)
 
     def __init__(self, name="categorical_accuracy", dtype=None):
@@ -110,6 +116,8 @@ class CategoricalAccuracy(_KerasMeanMetric):
 
 class SparseCategoricalAccuracy(_KerasMeanMetric):
     """How often argmax(y_pred) matches integer labels."""
+
+    _direction = "up"
 
     _fn = staticmethod(sparse_categorical_accuracy)
 
@@ -120,6 +128,8 @@ class SparseCategoricalAccuracy(_KerasMeanMetric):
 class TopKCategoricalAccuracy(_KerasMeanMetric):
     """How often the one-hot target is in the top `k` predictions."""
 
+    _direction = "up"
+
     _fn = staticmethod(top_k_categorical_accuracy)
     _arg_names = ("k",)
 
@@ -129,6 +139,8 @@ class TopKCategoricalAccuracy(_KerasMeanMetric):
 
 class SparseTopKCategoricalAccuracy(_KerasMeanMetric):
     """How often the integer target is in the top `k` predictions."""
+
+    _direction = "up"
 
     _fn = staticmethod(sparse_top_k_categorical_accuracy)
     _arg_names = ("k",)

@@ -49,6 +49,8 @@ class Metric(tracking.Trackable):
 
     _tracking_kind = "metric"
     _untracked = frozenset({"_variables", "_added"})
+    #: "up" or "down": which way is better, for monitor callbacks in mode="auto" (None: unknown), as in Keras.
+    _direction = None
 
     def __init__(self, name=None, dtype=None):
         self.name = name or naming.auto_name(type(self).__name__)
@@ -290,6 +292,8 @@ def _fn_name(fn):
 class MeanMetricWrapper(Mean):
     """Mean of `fn(y_true, y_pred, **kwargs) -> [b, ...]` over all samples seen."""
 
+    _direction = "down"
+
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         if not callable(fn):
             raise TypeError(f"MeanMetricWrapper: `fn` must be callable, got {fn!r}")
@@ -322,15 +326,24 @@ class MeanMetricWrapper(Mean):
         config_.update(self._fn_kwargs)
         return config_
 
+    def _exact_config(self):
+        """The config plus the function's arguments Keras's config may leave out (for program keys)."""
+        return {**self.get_config(), "fn_kwargs": dict(self._fn_kwargs)}
+
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
         fn = config_.pop("fn")
         if isinstance(fn, (str, dict)):
             try:
-                fn = serialization.deserialize_keras_object(fn, None, "metric")
+                found = serialization.deserialize_keras_object(fn, None, "metric")
             except ValueError:
-                fn = serialization.deserialize_keras_object(fn, None, "loss")
+                found = None
+            if isinstance(found, type) and callable(getattr(found, "_fn", None)):
+                found = found._fn  # "binary_accuracy" names a function and its Metric class: take the function
+            if found is None or isinstance(found, type):  # "mean_squared_error" names a Metric class too
+                found = serialization.deserialize_keras_object(fn, None, "loss")
+            fn = found
         return cls(fn, **config_)
 
 

@@ -217,6 +217,8 @@ class _PrecisionRecall(_ConfusionMetric):
 class Precision(_PrecisionRecall):
     """TP / (TP + FP). Options: thresholds (list gives an array), top_k, class_id."""
 
+    _direction = "up"
+
     _kinds = ("tp", "fp")
 
     def compute(self, state):
@@ -226,6 +228,8 @@ class Precision(_PrecisionRecall):
 class Recall(_PrecisionRecall):
     """TP / (TP + FN). Options: thresholds (list gives an array), top_k, class_id."""
 
+    _direction = "up"
+
     _kinds = ("tp", "fn")
 
     def compute(self, state):
@@ -234,6 +238,8 @@ class Recall(_PrecisionRecall):
 
 class SensitivitySpecificityBase(_ConfusionMetric):
     """Confusion counts at `num_thresholds` even thresholds in [0, 1]."""
+
+    _direction = "up"
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -349,6 +355,8 @@ class AUC(_ConfusionMetric):
         multi_label: one curve per label column ([b, d] inputs), averaged with `label_weights`.
         from_logits: apply a sigmoid to y_pred first.
     """
+
+    _direction = "up"
 
     def __init__(
         self,

@@ -17,6 +17,8 @@ class FBetaScore(Metric):
         threshold: y_pred > threshold is positive; None marks each row's maximum.
     """
 
+    _direction = "up"
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if average not in _AVERAGES:

@@ -63,6 +63,8 @@ class LogCoshError(_KerasMeanMetric):
 class CosineSimilarity(_KerasMeanMetric):
     """Mean cosine similarity between y_true and y_pred along `axis`."""
 
+    _direction = "up"
+
     _fn = staticmethod(cosine_similarity)
 
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
@@ -95,6 +97,8 @@ class R2Score(Metric):
     "variance_weighted_average", or None (per-column array). `num_regressors` > 0
     gives the adjusted R^2.
     """
+
+    _direction = "up"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -231,9 +231,9 @@ def graph_config(model, graph):
         layers.append(entry)
 
     def ends(struct):
+        if isinstance(struct, dict):  # by key: the flat leaves come in sorted-key order, not the dict's
+            return {key: history(value) for key, value in struct.items()}
         flat = [history(t) for t in symbolic.symbolic_leaves(struct)]
-        if isinstance(struct, dict):
-            return dict(zip(struct, flat))
         return flat if isinstance(struct, list) else flat[0]
 
     return {"name": model.name, "trainable": model.trainable, "layers": layers,

@@ -166,10 +166,50 @@ class Model(Trainer, Layer):
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
+    # ----- files ----------------------------------------------------------------------------
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the model to `filepath`: `.keras` (Keras 3's format) or `.h5` (legacy); see
+        `lamina.saving.save_model`. The write is atomic; `overwrite=False` refuses to replace a file."""
+        from lamina import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and optimizer state) to a `.weights.h5` file in Keras 3's layout."""
+        from lamina import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a `.weights.h5`, `.keras` or legacy `.h5` file, matched by structure; the first
+        layer that does not fit is named with both shapes and nothing is changed (see `lamina.saving.load_weights`)."""
+        from lamina import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def get_build_config(self):
+        """`{"input_shape": ...}` for a model built from an input shape (Sequential and subclassed models)."""
+        found = super().get_build_config()
+        if found is None and self._graph is None and self.built and self._batch_input_shape is not None:
+            found = {"input_shape": list(self._batch_input_shape)}
+        if found is None:
+            return None
+
+        def any_batch(shape):  # the batch size the model was first called with is not part of the model
+            if isinstance(shape, dict):
+                return {k: any_batch(v) for k, v in shape.items()}
+            if shape and all(d is None or isinstance(d, int) for d in shape):
+                return [None] + [None if d is None else int(d) for d in shape[1:]]
+            return [any_batch(s) for s in shape] if isinstance(shape, list) else shape
+
+        return {"input_shape": any_batch(found["input_shape"])}
+
     def get_config(self):
         if self._graph is not None and _takes_inputs_outputs(type(self)):
             return graph_lib.graph_config(self, self._graph)
-        if type(self).__init__ is not Model.__init__:
+        overridden = type(self).get_config is not Model.get_config  # a subclass's get_config calling super()
+        if type(self).__init__ is not Model.__init__ and not overridden:
             raise NotImplementedError(
                 f"Model '{self.name}' ({type(self).__name__}) is subclassed: define `get_config` (and "
                 "`from_config` if needed) returning its constructor arguments to serialize or clone it."

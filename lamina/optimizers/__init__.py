@@ -22,7 +22,8 @@ from lamina.backend import registry as serialization
 
 ALL_OBJECTS = (Adadelta, Adagrad, Adam, AdamW, Adamax, Ftrl, Lion, Nadam, RMSprop, SGD)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
-serialization.register_builtins("optimizer", ALL_OBJECTS_DICT)
+# Registered under both spellings, so a config written by Keras ("Adam") resolves through the registry too.
+serialization.register_builtins("optimizer", {**ALL_OBJECTS_DICT, **{cls.__name__: cls for cls in ALL_OBJECTS}})
 
 
 def serialize(optimizer):
@@ -79,3 +80,9 @@ __all__ = [
     "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam", "Optimizer", "RMSprop", "SGD",
     "deserialize", "get", "schedules", "serialize",
 ]
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

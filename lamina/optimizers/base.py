@@ -7,14 +7,15 @@ Pure core (what the training engine compiles):
 
 `state` is a dict: `"iterations"` (int32 scalar, updates applied so far),
 `"learning_rate"` (float32 scalar: the base rate for a float learning rate,
-the schedule's value at `iterations` for a schedule) and `"slots"` (the
-update rule's buffers). The learning rate is read from the state, so setting
+the schedule's value at `iterations` for a schedule), `"slots"` (the
+update rule's buffers) and, with `use_ema=True`, `"average"` (the moving
+average of the parameters, shaped like them). The learning rate is read from the state, so setting
 `opt.learning_rate` between epochs changes the next update without
 recompiling.
 
 Keras 3's API on top: the state lives in `opt.variables`, in Keras's order
-(`iterations`, the `learning_rate` for a float rate, then the slots, built by
-`build(var_list)`), and `stateless_apply(optimizer_variables, grads,
+(`iterations`, the `learning_rate` for a float rate, then the averages with
+`use_ema`, then the slots, built by `build(var_list)`), and `stateless_apply(optimizer_variables, grads,
 trainable_variables) -> (trainable_variables, optimizer_variables)` is the pure
 update on lists of arrays in that order. `opt.iterations` and `opt.learning_rate`
 are Variables (assigning the learning rate between steps changes the next
@@ -26,7 +27,10 @@ Each update follows Keras 3: gradients are cast to the parameter dtype,
 divided by `loss_scale_factor`, clipped (`clipnorm` per variable,
 `global_clipnorm`, `clipvalue`), `weight_decay` is applied to the
 parameters as `p - p * wd * lr`, then the update rule runs with the learning
-rate for this step (`schedule(iterations)`), and `iterations` grows by one.
+rate for this step (`schedule(iterations)`), with `use_ema` the average
+becomes `m * average + (1 - m) * params` (`m = ema_momentum`, 0 on the first
+step) and every `ema_overwrite_frequency` steps the parameters take the
+average's value, and `iterations` grows by one.
 Constraints of Variables are applied by `apply_gradients` (and by the
 engine), not by the pure `apply`.
 """
@@ -66,10 +70,14 @@ class Optimizer(tracking.Trackable):
         clipvalue: float or None. Clip gradient entries to [-v, v].
         global_clipnorm: float or None. Clip all gradients jointly to this norm.
         loss_scale_factor: float or None. Gradients are divided by it first.
-        use_ema, ema_momentum, ema_overwrite_frequency,
-        gradient_accumulation_steps: accepted with their Keras defaults (so
-            Keras configs load); non-default values raise ValueError because
-            lamina does not implement them.
+        use_ema: bool. Keep an exponential moving average of the trained parameters (the optimizer's
+            "average" variables); `fit` ends by writing it into the model (`finalize_variable_values`),
+            and `callbacks.SwapEMAWeights` evaluates with it.
+        ema_momentum: float in [0, 1]; the average's momentum.
+        ema_overwrite_frequency: int >= 1 or None. With `use_ema`, overwrite the parameters with the
+            average every this many steps.
+        gradient_accumulation_steps: accepted with its Keras default (so Keras
+            configs load); other values raise ValueError (lamina does not implement it).
         name: str; defaults to the snake-case class name ("adam", "adam_1", ...).
         lr: legacy alias of `learning_rate` (Keras 2), accepted with a warning.
         decay: legacy argument, ignored with a warning (as Keras 3 does).
@@ -98,10 +106,14 @@ class Optimizer(tracking.Trackable):
         if kwargs:
             raise ValueError(f"{cls_name}: argument(s) not recognized: {sorted(kwargs)}.")
         if use_ema:
-            raise ValueError(
-                f"{cls_name}: `use_ema=True` is not supported by lamina. Remove the argument "
-                "(or keep an average of the weights in a callback)."
-            )
+            if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum <= 1:
+                raise ValueError(f"{cls_name}: `ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum!r}")
+            if ema_overwrite_frequency is not None and (
+                    isinstance(ema_overwrite_frequency, bool) or not isinstance(ema_overwrite_frequency, int)
+                    or ema_overwrite_frequency < 1):
+                raise ValueError(f"{cls_name}: `ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}")
         if gradient_accumulation_steps:
             raise ValueError(
                 f"{cls_name}: `gradient_accumulation_steps` is not supported by lamina. "
@@ -134,6 +146,7 @@ class Optimizer(tracking.Trackable):
             self._learning_rate_variable = Variable(np.float32(self._learning_rate), trainable=False,
                                                     name="learning_rate")
         self._slot_variables = []
+        self._average_variables = []  # with use_ema: one per parameter, in the built list's order
         self._slot_template = None  # the slots' structure (set by build)
         self._variables = None  # the model Variables it was built for
         self._wd_exclude_uids = set()
@@ -233,7 +246,10 @@ class Optimizer(tracking.Trackable):
             lr = self._learning_rate_at(iterations)
         else:
             lr = jnp.asarray(self._learning_rate_variable.value, jnp.float32)
-        return {"iterations": iterations, "learning_rate": lr, "slots": self._update_rule().init(params)}
+        state = {"iterations": iterations, "learning_rate": lr, "slots": self._update_rule().init(params)}
+        if self.use_ema:
+            state["average"] = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return state
 
     def apply(self, grads, opt_state=None, params=None):
         """One update: `(grads, opt_state, params) -> (new_params, new_opt_state)`, pure and jittable.
@@ -269,7 +285,22 @@ class Optimizer(tracking.Trackable):
         new_params = optax.apply_updates(params, updates)
         new_iterations = iterations + 1
         new_lr = self._learning_rate_at(new_iterations) if self._has_schedule else opt_state["learning_rate"]
-        return new_params, {"iterations": new_iterations, "learning_rate": new_lr, "slots": slots}
+        new_state = {"iterations": new_iterations, "learning_rate": new_lr, "slots": slots}
+        if self.use_ema:
+            new_params, new_state["average"] = self._moving_average(new_params, opt_state["average"], iterations)
+        return new_params, new_state
+
+    def _moving_average(self, params, average, iterations):
+        """Keras's EMA step: `(params, average)` after it (`iterations`: before this update)."""
+        def step(p, a):
+            momentum = (iterations != 0).astype(p.dtype) * self.ema_momentum
+            return momentum * a + (1 - momentum) * p
+
+        average = jax.tree_util.tree_map(step, params, average)
+        if self.ema_overwrite_frequency is not None:
+            overwrite = (iterations + 1) % self.ema_overwrite_frequency == 0
+            params = jax.tree_util.tree_map(lambda p, a: jnp.where(overwrite, a, p), params, average)
+        return params, average
 
     # ------------------------------------------------------------------ weight decay exclusions
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -320,9 +351,23 @@ class Optimizer(tracking.Trackable):
 
     @property
     def variables(self):
-        """`iterations`, the learning rate (float rates only), then the slots: Keras's order."""
-        head = [self._iterations] + ([self._learning_rate_variable] if self._learning_rate_variable else [])
-        return head + self._slot_variables
+        """`iterations`, the learning rate (float rates only), the averages (`use_ema`), then the slots:
+        Keras's order."""
+        rate = self._learning_rate_variable  # compared with None: a rate of 0.0 is a Variable that reads False
+        head = [self._iterations] + ([rate] if rate is not None else [])
+        return head + self._average_variables + self._slot_variables
+
+    def finalize_variable_values(self, var_list):
+        """With `use_ema`, write the averages into `var_list` (the Variables it was built on); `fit` calls
+        this when it ends, as Keras does."""
+        if not self.use_ema or not self._average_variables:
+            return
+        if len(var_list) != len(self._average_variables):
+            raise ValueError(
+                f"Optimizer '{self.name}': {len(var_list)} variables to overwrite but the optimizer keeps "
+                f"averages of {len(self._average_variables)}. Was it built on this model's variables?")
+        for variable, average in zip(var_list, self._average_variables):
+            variable.assign(average.value)
 
     def _tracked_variables(self):
         return self.variables
@@ -342,9 +387,15 @@ class Optimizer(tracking.Trackable):
         state = {"iterations": self._iterations.value, "slots": slots,
                  "learning_rate": None if self._has_schedule else self._learning_rate_variable.value}
         names = [v.path.replace("/", "_") if isinstance(v, Variable) else f"param_{i}" for i, v in enumerate(leaves)]
-        head = 1 if self._has_schedule else 2  # iterations (and the learning rate) come first
+        self._average_variables = []
+        self._average_template = jax.tree_util.tree_map(
+            lambda v: 0, var_list, is_leaf=lambda x: isinstance(x, Variable))  # the parameters' structure
+        if self.use_ema:
+            self._average_variables = [Variable(jnp.zeros(v.shape, v.dtype), trainable=False, name=f"{name}_average")
+                                       for v, name in zip(leaves, names)]
         self._slot_variables = [Variable(value, trainable=False, name=name)
-                                for value, name in zip(self._state_to_list(state)[head:], self._slot_names(names))]
+                                for value, name in zip(self._state_to_list(state, slots_only=True),
+                                                       self._slot_names(names))]
         self._jitted_apply = None
 
     def _slot_names(self, param_names):
@@ -438,6 +489,13 @@ class Optimizer(tracking.Trackable):
                 if isinstance(tree, list) and len(tree) == len(params):
                     slots[name] = [old["slots"][name][i] if i in missing else t for i, t in enumerate(tree)]
             new_state = dict(new_state, slots=slots)
+            if self.use_ema:  # Keras averages every built variable, updated or not
+                kept, averages = self._moving_average([params[i] for i in missing],
+                                                      [old["average"][i] for i in missing], old["iterations"])
+                average = list(new_state["average"])
+                for i, p, a in zip(missing, kept, averages):
+                    new_params[i], average[i] = p, a
+                new_state["average"] = average
         for variable, value in zip(self.variables, self._state_to_list(new_state)):
             variable.assign(value)
         for v, value in zip(self._variables, new_params):
@@ -447,10 +505,15 @@ class Optimizer(tracking.Trackable):
         return self.iterations
 
     # ------------------------------------------------------------------ weights (Keras order)
-    def _state_to_list(self, state):
-        out = [state["iterations"]]
-        if not self._has_schedule:
-            out.append(state["learning_rate"])
+    def _state_to_list(self, state, slots_only=False):
+        """The state as a list in `variables` order (`slots_only`: just the slots' part)."""
+        out = []
+        if not slots_only:
+            out.append(state["iterations"])
+            if not self._has_schedule:
+                out.append(state["learning_rate"])
+            if self.use_ema:
+                out.extend(jax.tree_util.tree_leaves(state["average"]))
         slots = state["slots"]
         for group in self._variable_layout():
             if isinstance(group, str):
@@ -466,6 +529,10 @@ class Optimizer(tracking.Trackable):
         it = iter(values)
         iterations = next(it)
         learning_rate = self._learning_rate_at(iterations) if self._has_schedule else next(it)
+        average = None
+        if self.use_ema:
+            treedef = jax.tree_util.tree_structure(self._average_template)
+            average = jax.tree_util.tree_unflatten(treedef, [next(it) for _ in range(treedef.num_leaves)])
         slots = dict(self._slot_template)
         for group in self._variable_layout():
             if isinstance(group, str):
@@ -478,7 +545,10 @@ class Optimizer(tracking.Trackable):
                     columns[name].append(next(it))
             for name in group:
                 slots[name] = jax.tree_util.tree_unflatten(treedefs[name], columns[name])
-        return {"iterations": iterations, "learning_rate": learning_rate, "slots": slots}
+        state = {"iterations": iterations, "learning_rate": learning_rate, "slots": slots}
+        if self.use_ema:
+            state["average"] = average
+        return state
 
     def get_weights(self):
         """Optimizer variables as NumPy arrays, in Keras 3's `optimizer.variables` order ([] before `build`)."""

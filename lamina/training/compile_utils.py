@@ -196,7 +196,9 @@ class CompileMetrics(metrics_lib.Metric):
                     loss = compile_loss.losses[i] if compile_loss is not None else None
                     metric = _resolve(item, loss, y_shapes[i], y_pred_shapes[i])
                     metric.build(y_shapes[i], y_pred_shapes[i])
-                    base = item if isinstance(item, str) else metric.name  # Keras logs a string as given
+                    if isinstance(item, str):  # Keras names (and logs) a metric given as a string by that string
+                        metric.name = item
+                    base = metric.name
                     prefix = f"{self.names[i]}_" if multi else ""
                     name = prefix + base
                     if weighted and name in names:
@@ -264,6 +266,31 @@ class CompileMetrics(metrics_lib.Metric):
     def _assign(self, state):
         for variable, value in zip(self.variables, self._state_values(state)):
             variable.assign(value)
+
+
+def holds_user_code(compile_loss, compile_metrics):
+    """Whether a compiled loss or metric is the user's code (a function, a Loss or Metric subclass).
+
+    lamina's own steps pad a ragged last batch and pass the padding mask to its losses and metrics; code
+    written for Keras never sees padding there, so a model with user losses or metrics runs on Keras's exact
+    batches instead (see `training.steps`).
+    """
+    objects = list(compile_loss.losses if compile_loss is not None else [])
+    objects += compile_metrics.metrics if compile_metrics is not None else []
+    for obj in objects:
+        if obj is None:
+            continue
+        if not _ours(type(obj)):
+            return True
+        for attr in ("fn", "_fn"):
+            fn = getattr(obj, attr, None)
+            if fn is not None and not _ours(fn):
+                return True
+    return False
+
+
+def _ours(obj):
+    return (getattr(obj, "__module__", None) or "").startswith("lamina.")
 
 
 def _expand_mask(mask, weights):

@@ -62,7 +62,10 @@ class Setup:
             if self.compile_loss is not None:
                 self.output_layers = model._output_layers(len(self.names))
                 self.fused = compile_utils.fusable_outputs(self.output_layers, self.compile_loss)
-        self.keras_steps = model._engine.keras_steps
+        # Keras-form steps (exact batches) when the model overrides a step piece or holds metrics of its own,
+        # or when a compiled loss or metric is user code (which never sees padding rows in Keras).
+        self.keras_steps = model._engine.keras_steps or compile_utils.holds_user_code(self.compile_loss,
+                                                                                      self.compile_metrics)
         self.metrics = list(model.metrics)
         self.sizes = [len(m.variables) for m in self.metrics]
         self.output_loss_index = {id(m): i for i, m in enumerate(self.compile_loss.metrics if self.compile_loss else [])}
@@ -207,7 +210,7 @@ class Engine:
 
     def _require_loss(self, what):
         setup = self.setup
-        if setup.compile_loss is None and not setup.keras_steps:
+        if setup.compile_loss is None and not self.keras_steps:
             raise ValueError(
                 f"{what}: the model was compiled without a loss, so there is nothing to train or measure. "
                 "Pass one to compile (e.g. `loss='mse'`), or override `train_step` / `compute_loss`."
@@ -386,15 +389,20 @@ class Engine:
         done = state  # the state after the last finished epoch (kept if the run is interrupted)
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
+            initial_epoch, initial_step = _resume_point(model, initial_epoch)
+            if sync.changed():
+                state = sync.read(TrainState)
             try:
                 for epoch in range(initial_epoch, epochs):
                     if not quiet:
                         cbs.on_epoch_begin(epoch)
                         if sync.changed():
                             state = sync.read(TrainState)
-                    state = self._fresh(state)
+                    skip = initial_step if epoch == initial_epoch else 0
+                    if not skip:  # a resumed epoch keeps the metric states of its steps already done
+                        state = self._fresh(state)
                     epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet)
+                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
                     if quiet:
                         _queue_epoch(pending, state, logs)
                         continue
@@ -421,10 +429,12 @@ class Engine:
                 kept = [s for s, _ in finished if s is not None]
                 sync.write(kept[-1] if kept else done)
                 self._record_quiet_epochs(cbs, initial_epoch, finished)
+                _finalize_variables(model, epochs)
                 raise
             if quiet:
                 sync.write(state)
                 epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
+            _finalize_variables(model, epochs)
             cbs.on_train_end(epoch_logs)
         return history
 
@@ -449,19 +459,29 @@ class Engine:
     def _chunk_size(self, steps, batch_size, verbose, cbs):
         if self.model.steps_per_execution:
             return min(self.model.steps_per_execution, steps or self.model.steps_per_execution)
-        if cbs.wants_every_batch("train"):
-            return 1
+        interval = cbs.batch_interval("train")
+        if interval:  # batch hooks every `interval` steps: one compiled call per interval
+            return min(interval, steps) if steps else interval
         if verbose != 1 or not steps:
             return steps or 16
         flops_per_step = 6 * max(self.model.count_params(), 1) * batch_size
         return int(min(max(2.5e9 // flops_per_step, 1), steps))
 
-    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False):
-        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks."""
+    def _run_epoch(self, kind, chunks, state, sync, cbs, quiet=False, skip=0):
+        """Run one pass over `chunks` (from a data source); batch hooks fire between chunks. The first `skip`
+        steps are passed over (a resumed epoch; their data is still drawn from a stream)."""
         begin, end = f"on_{kind}_batch_begin", f"on_{kind}_batch_end"
-        per_batch = cbs is not None and cbs.wants_every_batch(kind)
+        per_batch = cbs is not None and cbs.batch_interval(kind) is not None
         logs, done = None, 0
         for chunk in chunks:
+            if chunk.last < skip:
+                done = chunk.last + 1
+                continue
+            if chunk.first < skip:
+                raise ValueError(
+                    f"fit: cannot resume at step {skip} of the epoch: this run's compiled chunk holds steps "
+                    f"{chunk.first}..{chunk.last}. Resume with the callbacks and `steps_per_execution` of the run "
+                    "that made the backup.")
             if per_batch:
                 getattr(cbs, begin)(chunk.first)
                 if sync.changed():
@@ -477,14 +497,17 @@ class Engine:
                 getattr(cbs, end)(chunk.last, _pythonify(logs))
                 if sync.changed():
                     state = sync.read(type(state))
-            if cbs is not None and cbs.progbar is not None and kind == "train":
-                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps)
+            if cbs is not None and cbs.progbar is not None:
+                cbs.progbar.update_chunk(done, _pythonify(logs), chunks.steps, kind=kind)
             if kind == "train" and self.model.stop_training:  # set by a batch hook: end the epoch now
                 break
             if kind == "test" and self.model.stop_evaluating:
                 break
         if done == 0:
             raise ValueError(f"The {'training' if kind == 'train' else 'evaluation'} data produced no batches.")
+        if logs is None:  # every step was done before the resume: the logs are the restored metrics'
+            sync.write(state)
+            logs = self.model.get_metrics_result()
         return state, logs
 
     # ----- evaluate ----------------------------------------------------------------------------------
@@ -498,11 +521,14 @@ class Engine:
             data.batch_size = batch_size
             data.max_steps = steps
         chunk = data.steps or 16
-        if cbs is not None and cbs.wants_every_batch("test"):
-            chunk = 1
+        interval = cbs.batch_interval("test") if cbs is not None else None
+        if interval:
+            chunk = min(interval, chunk)
         model.stop_evaluating = False
         if cbs is not None:
             cbs.on_test_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): evaluate those
+                state = self._fresh(sync.read(EvalState))
         state, logs = self._run_epoch("test", data.chunks(self._runner("test"), chunk), state, sync, cbs)
         sync.write(state)
         logs = self._epoch_logs(logs)
@@ -573,7 +599,7 @@ class Engine:
         batch_size = min(batch_size, n)
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
-        wants_batches = cbs.wants_every_batch("predict")
+        wants_batches = cbs.batch_interval("predict") is not None
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
                 and not self.keras_steps and not cbs.user_callbacks):
             out = host_predict.predict(self, x)
@@ -586,6 +612,8 @@ class Engine:
         outputs = []
         with jax.disable_jit(not model.jit_compile):
             cbs.on_predict_begin()
+            if sync.changed():  # a hook assigned weights (SwapEMAWeights): predict with those
+                state = sync.read(PredictState)
             if n <= batch_size or wants_batches:
                 for start in range(0, n, batch_size):
                     cbs.on_predict_batch_begin(start // batch_size)
@@ -594,6 +622,9 @@ class Engine:
                     outputs.append(out)
                     sync.write(state)
                     cbs.on_predict_batch_end(start // batch_size, {"outputs": out})
+                    if cbs.progbar is not None:
+                        cbs.progbar.update_chunk(start // batch_size + 1, None, math.ceil(n / batch_size),
+                                                 kind="predict")
                     if sync.changed():
                         state = sync.read(PredictState)
                     if model.stop_predicting:
@@ -615,6 +646,9 @@ class Engine:
                 out = jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p])[:n], *parts)
                 sync.write(state)
                 cbs.on_predict_batch_end(n_steps - 1, {"outputs": out})
+                if cbs.progbar is not None:
+                    steps_total = n_steps + (1 if exact and rest else 0)
+                    cbs.progbar.update_chunk(steps_total, None, steps_total, kind="predict")
             cbs.on_predict_end()
         return jax.tree_util.tree_map(np.asarray, out)
 
@@ -627,6 +661,8 @@ class Engine:
                                callbacks=None)
             outs.append(out)
             cbs.on_predict_batch_end(i, {"outputs": out})
+            if cbs.progbar is not None:
+                cbs.progbar.update_chunk(i + 1, None, data.steps, kind="predict")
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the data produced no batches.")
@@ -667,6 +703,22 @@ class Engine:
 
     def _batch_result(self, logs, return_dict):
         return logs if return_dict else self._in_metrics_order(logs)
+
+
+def _resume_point(model, initial_epoch):
+    """(epoch, step) where this fit starts: a callback (BackupAndRestore) may have set the model's
+    `_initial_epoch` and `_initial_step` in on_train_begin; they hold for this fit only."""
+    epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
+    step = model._initial_step
+    model._initial_epoch, model._initial_step = None, 0
+    return epoch, step
+
+
+def _finalize_variables(model, epochs):
+    """Keras ends every fit with `optimizer.finalize_variable_values` (with `use_ema`: the averages become
+    the weights)."""
+    if epochs > 0 and model.optimizer is not None and hasattr(model.optimizer, "finalize_variable_values"):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
 
 
 def _queue_epoch(pending, state, logs):

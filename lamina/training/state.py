@@ -15,13 +15,18 @@ Each field is a list of arrays in the order of the matching list of Variables:
 two doors between compiled programs and the stateful objects users see).
 `assignments()` tells whether anything assigned a Variable in between (a callback
 changing weights or the learning rate), so the engine knows when to read again.
+
+The states are registered with the program cache (`register_namedtuple`): compiled
+programs return them, and stored programs write their output trees as JSON.
 """
 
 from typing import NamedTuple
 
+from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.variables import assignments
 
 
+@register_namedtuple
 class TrainState(NamedTuple):
     trainable_variables: list
     non_trainable_variables: list
@@ -29,12 +34,14 @@ class TrainState(NamedTuple):
     metrics_variables: list
 
 
+@register_namedtuple
 class EvalState(NamedTuple):
     trainable_variables: list
     non_trainable_variables: list
     metrics_variables: list
 
 
+@register_namedtuple
 class PredictState(NamedTuple):
     trainable_variables: list
     non_trainable_variables: list

@@ -73,6 +73,10 @@ class Trainer:
         self._jit_compile = True
         self.steps_per_execution = None
         self._engine_instance = None
+        # Where a `fit` resumes, set by a callback's on_train_begin (BackupAndRestore): the epoch (Keras's
+        # attribute) and the steps of that epoch already done, whose metric states the callback restored.
+        self._initial_epoch = None
+        self._initial_step = 0
 
     @property
     def _engine(self):
@@ -147,21 +151,55 @@ class Trainer:
         self._reset_engine()
 
     def get_compile_config(self):
-        """The arguments `compile` was called with (for saving); {} when not compiled."""
+        """The arguments `compile` was called with, as Keras writes them into model files; {} when not compiled.
+
+        The optimizer is the model's optimizer as it is now (its config); losses and metrics keep
+        their names, objects become config dicts. `steps_per_execution="auto"` (lamina's default,
+        which Keras does not accept) is left out.
+        """
         if not self.compiled:
             return {}
         from lamina.backend import registry
 
-        return {k: registry.serialize_keras_object(v) if k == "optimizer" else v
-                for k, v in self._compile_config.items()}
+        def serialize(value):
+            if isinstance(value, (list, tuple)):
+                return [serialize(v) for v in value]
+            if isinstance(value, dict):
+                return {k: serialize(v) for k, v in value.items()}
+            return registry.serialize_keras_object(value)
+
+        config = {}
+        for key, value in self._compile_config.items():
+            if key == "optimizer":
+                config[key] = registry.serialize_keras_object(self.optimizer)
+            elif key in ("loss", "metrics", "weighted_metrics"):
+                config[key] = serialize(value)
+            elif key == "steps_per_execution" and value == "auto":
+                continue
+            else:
+                config[key] = value
+        return config
 
     def compile_from_config(self, config):
-        """Compile with the arguments saved by `get_compile_config`."""
+        """Compile with the arguments saved by `get_compile_config` (or by Keras), then build the
+        optimizer's variables when the model is built, as Keras does, so a loader can set them."""
+        import inspect
+        import warnings
+
         from lamina import optimizers as optimizers_lib
 
-        config = dict(config)
-        config["optimizer"] = optimizers_lib.get(config.get("optimizer", "rmsprop"))
+        accepted = set(inspect.signature(self.compile).parameters)
+        unknown = sorted(k for k in config if k not in accepted)
+        if unknown:
+            warnings.warn(f"compile_from_config: ignoring compile arguments lamina does not know: {unknown}.",
+                          stacklevel=2)
+        config = {k: v for k, v in config.items() if k in accepted}
+        config["optimizer"] = optimizers_lib.get(config.get("optimizer") or "rmsprop")
+        for key, kind in (("loss", "loss"), ("metrics", "metric"), ("weighted_metrics", "metric")):
+            config[key] = _objects_now(config.get(key), kind)
         self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     # ----- the engine -----------------------------------------------------------------------
 
@@ -328,6 +366,30 @@ class Trainer:
         cls = type(self)
         return any(getattr(cls, name) is not getattr(Trainer, name) for name in STEP_METHODS) or bool(
             self._tracked_metrics())
+
+
+def _objects_now(spec, kind):
+    """Config dicts and names of user objects in a saved compile config, turned into objects now: losses
+    and metrics are otherwise resolved at the first batch, after a loader's `custom_objects` scope ended.
+    Names of built-ins stay names (Keras logs them under those names)."""
+    from lamina.backend import registry
+
+    if isinstance(spec, (list, tuple)):
+        return [_objects_now(s, kind) for s in spec]
+    if isinstance(spec, dict) and not {"class_name", "config"} <= set(spec):
+        return {k: _objects_now(v, kind) for k, v in spec.items()}
+    if isinstance(spec, dict):
+        if kind == "loss":
+            from lamina import losses
+
+            return losses.get(spec)
+        from lamina import metrics
+
+        return metrics.get(spec)
+    if isinstance(spec, str) and spec not in registry.builtins(kind):
+        found = registry.get_registered_object(spec)
+        return spec if found is None else found
+    return spec
 
 
 def _current(scope, variable):

@@ -5,3 +5,9 @@ from lamina.utils.dataset_utils import pack_x_y_sample_weight, split_dataset, un
 from lamina.utils.file_utils import get_file
 from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.utils.sequence_utils import pad_sequences
+
+
+def __getattr__(name):
+    from lamina.backend import keras_api
+
+    raise keras_api.missing(__name__, name)

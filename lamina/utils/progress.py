@@ -1,7 +1,5 @@
-"""A byte-count progress bar for downloads: tqdm or rich when installed, plain text otherwise.
-
-Neither tqdm nor rich is a hard dependency; they are imported only when a bar is made.
-"""
+"""A byte-count progress bar for downloads: a live `rich` bar in a terminal, plain lines otherwise
+(a log file or a pipe gets no carriage returns or escape codes)."""
 
 import sys
 import time
@@ -41,21 +39,6 @@ class _PlainBar:
         self._print()
 
 
-class _TqdmBar:
-    def __init__(self, total, initial, desc, stream):
-        import tqdm
-
-        self._bar = tqdm.tqdm(
-            total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=stream
-        )
-
-    def update(self, n):
-        self._bar.update(n)
-
-    def close(self):
-        self._bar.close()
-
-
 class _RichBar:
     def __init__(self, total, initial, desc, stream):
         from rich.console import Console
@@ -81,9 +64,5 @@ class _RichBar:
 def make_progress_bar(total, initial=0, desc="", stream=None):
     """A bar with `update(n_bytes)` and `close()`; `total` may be None when unknown."""
     stream = stream if stream is not None else sys.stderr
-    for kind in (_TqdmBar, _RichBar):
-        try:
-            return kind(total, initial, desc, stream)
-        except ImportError:
-            continue
-    return _PlainBar(total, initial, desc, stream)
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    return (_RichBar if interactive else _PlainBar)(total, initial, desc, stream)
