@@ -161,3 +161,14 @@ def test_embedding_config_round_trip_with_regularizer():
     layer = L.Embedding(6, 2, embeddings_regularizer="l2", mask_zero=True)
     check_config(layer, IDS % 6)
     assert len(layer.losses) == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_shape": {"a": (None, 3)}}, r"`batch_shape` must be a tuple of ints .*got dict.*one Input each"),
+    ({"shape": {"a": 3}}, r"`shape` must be a tuple of ints .*got dict"),
+    ({"shape": "28x28"}, r"`shape` must be a tuple of ints .*got str '28x28'\.$"),
+    ({"shape": (3, 0)}, r"every dimension must be a positive int or None"),
+])
+def test_input_layer_rejects_shapes_that_are_not_tuples_of_sizes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lamina.layers.InputLayer(**kwargs)

@@ -306,6 +306,19 @@ def test_to_json_and_model_from_json():
     assert isinstance(rebuilt, Blocks) and rebuilt.units == 5
 
 
+@pytest.mark.parametrize("index", [(slice(None), slice(1, 3)), (Ellipsis, slice(None, None, 2)),
+                                   (slice(None), 0), (slice(None), slice(-2, None), Ellipsis)])
+def test_slicing_in_a_functional_graph_is_saved_as_keras_writes_it(index, tmp_path):
+    inputs = lamina.Input((4, 3))
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(inputs)[index])
+    nodes = json.dumps(model.get_config()["layers"][-1]["inbound_nodes"])
+    assert '"__slice__"' in nodes and ('"__ellipsis__"' in nodes) == (Ellipsis in index)
+    model.save(tmp_path / "sliced.keras")
+    again = lamina.models.load_model(tmp_path / "sliced.keras")
+    x = RNG.normal(size=(2, 4, 3)).astype("float32")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    assert again.output_shape == model.output_shape
+
 # ----- config round trips of every built-in ----------------------------------------------------------
 
 # Constructor arguments for the built-ins that have required ones.

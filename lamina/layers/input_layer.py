@@ -21,6 +21,12 @@ class InputLayer(Layer):
             raise ValueError("InputLayer: give `shape` (without the batch axis), e.g. shape=(8,).")
         if shape is not None and batch_shape is not None:
             raise ValueError("InputLayer: give `shape` or `batch_shape`, not both.")
+        for argument, value in (("shape", shape), ("batch_shape", batch_shape)):
+            if value is not None and not isinstance(value, (int, tuple, list)):
+                hint = (" A model with several inputs takes one Input each, e.g. "
+                        "inputs={'a': Input((3,)), 'b': Input((5,))}." if isinstance(value, dict) else "")
+                raise ValueError(f"InputLayer: `{argument}` must be a tuple of ints (None for an unknown size), "
+                                 f"got {type(value).__name__} {value!r}.{hint}")
         if batch_shape is None:
             if isinstance(shape, int):
                 shape = (shape,)

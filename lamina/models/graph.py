@@ -217,7 +217,7 @@ def graph_config(model, graph):
         if symbolic.is_symbolic(x):
             return {"class_name": "__keras_tensor__",
                     "config": {"shape": list(x.shape), "dtype": x.dtype, "keras_history": history(x)}}
-        return x
+        return _encode_index(x)
 
     layers = []
     for layer in graph.layers:
@@ -238,6 +238,31 @@ def graph_config(model, graph):
 
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": ends(graph.inputs_struct), "output_layers": ends(graph.outputs_struct)}
+
+
+def _encode_index(x):
+    """Slices and `...` in a call's arguments (`x[:, :2]`) the way Keras 3 writes them."""
+    if isinstance(x, slice):
+        return {"class_name": "__slice__", "config": {"start": x.start, "stop": x.stop, "step": x.step}}
+    if x is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    return x
+
+
+def _decode_index(x):
+    """The inverse of `_encode_index` over a JSON tree; a list holding slices or `...` is an index tuple
+    (JSON has no tuples; Keras's GetItem makes the same conversion)."""
+    if isinstance(x, dict):
+        if x.get("class_name") == "__slice__":
+            config = x.get("config", {})
+            return slice(config.get("start"), config.get("stop"), config.get("step"))
+        if x.get("class_name") == "__ellipsis__":
+            return Ellipsis
+        return {k: _decode_index(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_decode_index(v) for v in x]
+        return tuple(items) if any(isinstance(v, slice) or v is Ellipsis for v in items) else type(x)(items)
+    return x
 
 
 def _check_references(config):
@@ -302,8 +327,8 @@ def graph_from_config(config, custom_objects=None):
             if earlier is not item or not ready(node):
                 continue
             args, kwargs = jax.tree_util.tree_map(
-                lambda x: resolve(x) if _is_tensor_ref(x) else x, (node.get("args", []), node.get("kwargs", {})),
-                is_leaf=_is_tensor_ref,
+                lambda x: resolve(x) if _is_tensor_ref(x) else x,
+                (_decode_index(node.get("args", [])), _decode_index(node.get("kwargs", {}))), is_leaf=_is_tensor_ref,
             )
             produced.setdefault(name, []).append(created[name](*args, **kwargs))
             pending.remove(item)
