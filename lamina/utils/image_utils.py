@@ -231,6 +231,22 @@ def resize_image(image, size, interpolation="bilinear"):
     return out.astype(np.float32)
 
 
+def smart_resize(x, size, interpolation="bilinear", data_format="channels_last"):
+    """Resize an image (h, w, c) or a batch (n, h, w, c) to `size` without distorting it: the largest centred
+    crop with the target's aspect ratio, then `resize_image` (Keras's `keras.preprocessing.image.smart_resize`;
+    NumPy in, NumPy out)."""
+    x = np.asarray(x)
+    size = _check_size(size, "smart_resize", "size")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"smart_resize: expected an image (height, width, channels) or a batch of them, got shape "
+                         f"{x.shape}.")
+    if data_format == "channels_first":
+        x = np.moveaxis(x, -3, -1)
+    one = lambda image: resize_image(crop_to_aspect(image, size), size, interpolation)  # noqa: E731
+    out = one(x) if x.ndim == 3 else np.stack([one(image) for image in x])
+    return np.moveaxis(out, -1, -3) if data_format == "channels_first" else out
+
+
 def crop_to_aspect(image, size):
     """The largest centred (height, width, c) crop with the aspect ratio of `size` (Keras's rule)."""
     height, width = image.shape[:2]
