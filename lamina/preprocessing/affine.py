@@ -37,9 +37,11 @@ def transform_matrix_offset_center(matrix, x, y):
 
 
 def affine_matrix(theta=0, tx=0, ty=0, shear=0, zx=1, zy=1):
-    """The 3x3 map from output to input pixel coordinates (rows, cols), or None for the identity.
+    """The 3x3 map from output to input pixel coordinates in (x, y) = (column, row) order, or None for the
+    identity.
 
-    theta and shear in degrees; tx/ty shifts in pixels along rows/cols; zx/zy zoom factors (> 1 zooms out).
+    theta and shear in degrees; tx/ty shifts in pixels along x (columns) / y (rows) of the image; zx/zy zoom
+    factors (> 1 zooms out) along x / y.
     """
     parts = []
     if theta != 0:
@@ -99,15 +101,17 @@ def apply_channel_shift(x, intensity, channel_axis=0):
     return np.clip(x + intensity, low, high)
 
 
-def apply_brightness_shift(x, brightness, scale=True):
+def apply_brightness_shift(x, brightness, scale=True, data_format=None):
     """Scale brightness by `brightness` with Pillow's `ImageEnhance.Brightness` (the image passes through
-    8-bit RGB, as in Keras; with scale=False values outside [0, 255] are mapped back to their range)."""
+    8-bit RGB, as in Keras; with scale=False values outside [0, 255] are mapped back to their range).
+    `data_format` says where the channels are (Keras assumes the global setting, which breaks
+    channels-first generators)."""
     from PIL import ImageEnhance
 
     low, high = np.min(x), np.max(x)
     local_scale = (low < 0) or (high > 255)
-    img = image_utils.array_to_img(x, scale=local_scale or scale)
-    out = image_utils.img_to_array(ImageEnhance.Brightness(img).enhance(brightness))
+    img = image_utils.array_to_img(x, data_format=data_format, scale=local_scale or scale)
+    out = image_utils.img_to_array(ImageEnhance.Brightness(img).enhance(brightness), data_format=data_format)
     if not scale and local_scale:
         out = out / 255 * (high - low) + low
     return out
@@ -127,10 +131,10 @@ def random_rotation(x, rg, row_axis=1, col_axis=2, channel_axis=0, fill_mode="ne
 
 def random_shift(x, wrg, hrg, row_axis=1, col_axis=2, channel_axis=0, fill_mode="nearest", cval=0.0,
                  interpolation_order=1, rng=None):
-    """A shift by uniform fractions of the height (hrg) and width (wrg)."""
+    """A shift by uniform fractions of the height (hrg, along rows) and width (wrg, along columns)."""
     h, w = x.shape[row_axis], x.shape[col_axis]
-    tx = _rng(rng).uniform(-hrg, hrg) * h
-    ty = _rng(rng).uniform(-wrg, wrg) * w
+    ty = _rng(rng).uniform(-hrg, hrg) * h  # apply_affine_transform's ty moves rows, tx columns
+    tx = _rng(rng).uniform(-wrg, wrg) * w
     return apply_affine_transform(x, tx=tx, ty=ty, row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis,
                                   fill_mode=fill_mode, cval=cval, order=interpolation_order)
 

@@ -486,17 +486,26 @@ class ImageDataGenerator:
         return x
 
     def get_random_transform(self, img_shape, seed=None):
-        """The random parameters for one image of shape `img_shape` (a dict: theta, tx, ty, shear, zx, zy,
-        flip_horizontal, flip_vertical, channel_shift_intensity, brightness). A seed draws from
-        `RandomState(seed)` (Keras re-seeds NumPy's global generator); None draws from the global one."""
+        """The random parameters for one image of shape `img_shape` (a dict: theta, tx (pixels along the
+        width), ty (pixels along the height), shear, zx, zy, flip_horizontal, flip_vertical,
+        channel_shift_intensity, brightness). A seed draws from `RandomState(seed)` (Keras re-seeds NumPy's
+        global generator); None draws from the global one.
+
+        Keras's bug, fixed here: Keras puts the height shift in `tx`, so its `height_shift_range` shifts
+        images horizontally (by a fraction of their height) and `width_shift_range` vertically. lamina draws
+        the same numbers but shifts each along its own axis, so a seeded stream equals Keras's except that
+        the two shifts trade places."""
         return self._draw_transform(img_shape, np.random if seed is None else np.random.RandomState(seed))
 
     def _draw_transform(self, img_shape, rng):
         # The order and kind of draws is Keras's, so that seeded streams agree.
         rows, cols = img_shape[self.row_axis - 1], img_shape[self.col_axis - 1]
         theta = rng.uniform(-self.rotation_range, self.rotation_range) if self.rotation_range else 0
-        tx = self._draw_shift(self.height_shift_range, rows, rng)
-        ty = self._draw_shift(self.width_shift_range, cols, rng)
+        # Keras draws the height shift first and stores it as `tx`, which `apply_affine_transform` applies
+        # along the width (and the width shift along the height): height_shift_range moves images sideways.
+        # lamina draws the same numbers in the same order but stores each where it moves its own axis.
+        ty = self._draw_shift(self.height_shift_range, rows, rng)
+        tx = self._draw_shift(self.width_shift_range, cols, rng)
         shear = rng.uniform(-self.shear_range, self.shear_range) if self.shear_range else 0
         if self.zoom_range[0] == 1 and self.zoom_range[1] == 1:
             zx, zy = 1, 1
@@ -543,7 +552,7 @@ class ImageDataGenerator:
         if p.get("flip_vertical", False):
             x = affine.flip_axis(x, row)
         if p.get("brightness") is not None:
-            x = affine.apply_brightness_shift(x, p["brightness"], False)
+            x = affine.apply_brightness_shift(x, p["brightness"], False, data_format=self.data_format)
         return x
 
     def random_transform(self, x, seed=None):
