@@ -189,19 +189,31 @@ def _lanczos(radius):
     return kernel
 
 
-_KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(3), "lanczos5": _lanczos(5)}
+_KERNELS = {"bilinear": (_triangle, 1), "bicubic": (_keys_cubic, 2), "lanczos3": (_lanczos(3), 3),
+            "lanczos5": (_lanczos(5), 5)}
 
 
-def _weights(in_size, out_size, kernel):
-    """[out_size, in_size] interpolation weights: output pixel centres mapped back into the input
-    (half-pixel centres), kernel weights normalised to sum to 1, zero outside the input."""
-    inv_scale = in_size / out_size
-    centre = (np.arange(out_size) + 0.5) * inv_scale - 0.5
-    w = kernel(np.abs(centre[:, None] - np.arange(in_size)[None, :]))
-    total = w.sum(axis=1, keepdims=True)
-    w = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps, w / np.where(total != 0, total, 1), 0.0)
+def _taps(in_size, out_size, kernel, radius):
+    """(indices, weights), each [out_size, 2 * radius]: the input pixels each output pixel reads and their
+    weights. Output pixel centres map back into the input with half-pixel centres; the weights are normalised
+    to sum to 1 over the pixels inside the input, and zero for a centre outside it (jax.image.resize's rule)."""
+    centre = (np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5
+    index = np.floor(centre).astype(np.int64)[:, None] + np.arange(1 - radius, radius + 1)[None, :]
+    weight = np.where((index >= 0) & (index < in_size), kernel(np.abs(centre[:, None] - index)), 0.0)
+    total = weight.sum(axis=1, keepdims=True)
+    weight = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps, weight / np.where(total != 0, total, 1), 0.0)
     inside = (centre >= -0.5) & (centre <= in_size - 0.5)
-    return np.where(inside[:, None], w, 0.0)
+    return np.clip(index, 0, in_size - 1), np.where(inside[:, None], weight, 0.0).astype(np.float32)
+
+
+def _resample(image, axis, out_size, kernel, radius):
+    index, weight = _taps(image.shape[axis], out_size, kernel, radius)
+    shape = [1] * image.ndim
+    shape[axis] = out_size
+    out = np.zeros(image.shape[:axis] + (out_size,) + image.shape[axis + 1:], np.float32)
+    for tap in range(index.shape[1]):  # a few taps: gather and accumulate, no dense weight matrix
+        out += np.take(image, index[:, tap], axis=axis) * weight[:, tap].reshape(shape)
+    return out
 
 
 def _nearest_index(in_size, out_size):
@@ -212,7 +224,8 @@ def resize_image(image, size, interpolation="bilinear"):
     """Resize one (height, width, channels) image to `size` = (height, width); float32 out.
 
     Same numbers as `keras.ops.image.resize(image, size, interpolation)` on JAX (half-pixel centres,
-    no antialiasing), computed in NumPy so images of many sizes cost no compilation.
+    no antialiasing), computed in NumPy (a few taps per output pixel) so images of many sizes cost no
+    compilation.
     """
     if interpolation not in RESIZE_INTERPOLATIONS:
         raise ValueError(f"interpolation={interpolation!r} is not supported for resizing arrays; expected one of "
@@ -222,13 +235,12 @@ def resize_image(image, size, interpolation="bilinear"):
     out_h, out_w = size
     if interpolation == "nearest":
         return image[_nearest_index(height, out_h)][:, _nearest_index(width, out_w)]
-    kernel = _KERNELS[interpolation]
-    out = image.astype(np.float64)
+    kernel, radius = _KERNELS[interpolation]
     if out_h != height:
-        out = np.einsum("oh,hwc->owc", _weights(height, out_h, kernel), out)
+        image = _resample(image, 0, out_h, kernel, radius)
     if out_w != width:
-        out = np.einsum("ow,hwc->hoc", _weights(width, out_w, kernel), out)
-    return out.astype(np.float32)
+        image = _resample(image, 1, out_w, kernel, radius)
+    return image
 
 
 def smart_resize(x, size, interpolation="bilinear", data_format="channels_last"):
