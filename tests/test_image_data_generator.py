@@ -286,6 +286,8 @@ def test_fit_on_flow_and_flow_from_directory(folder, arrays):
         x, lamina.utils.to_categorical(y, 3), batch_size=4, seed=2)
     history = model.fit(flow, steps_per_epoch=len(flow), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+    with pytest.warns(UserWarning, match="each epoch runs its 3 batches"):  # Keras 3 also stops at len()
+        model.fit(flow, steps_per_epoch=5, epochs=1, verbose=0)
 
 
 def test_fit_generator_family_warns_and_forwards(arrays):
