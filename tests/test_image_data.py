@@ -200,11 +200,11 @@ def test_fit_evaluate_predict_on_an_image_folder(tmp_path):
                                lamina.layers.GlobalAveragePooling2D(), lamina.layers.Dense(2)])
     model.compile(optimizer=lamina.optimizers.Adam(0.05),
                   loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    history = model.fit(train.map(lambda x, y: (x / 255.0 - 0.5, y)), validation_data=val.map(lambda x, y: (x / 255.0 - 0.5, y)),
-                        epochs=10, verbose=0)
+    scale = lambda x, y: (x / 255.0 - 0.5, y)  # noqa: E731
+    history = model.fit(train.map(scale), validation_data=val.map(scale), epochs=10, verbose=0)
     assert len(history.history["loss"]) == 10 and "val_accuracy" in history.history
     assert history.history["loss"][-1] < history.history["loss"][0]
-    scaled_val = val.map(lambda x, y: (x / 255.0 - 0.5, y))
+    scaled_val = val.map(scale)
     loss, accuracy = model.evaluate(scaled_val, verbose=0)
     assert np.isfinite(loss) and accuracy >= 0.8
     assert model.predict(scaled_val, verbose=0).shape == (len(val.file_paths), 2)
@@ -293,7 +293,8 @@ def test_array_to_img_and_save_img_match_keras(keras, tmp_path, channels, scale)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
     lamina.utils.save_img(tmp_path / "a.png", x, scale=scale)
     keras.utils.save_img(tmp_path / "b.png", x, scale=scale)
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "a.png")), np.asarray(Image.open(tmp_path / "b.png")))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "a.png")),
+                                  np.asarray(Image.open(tmp_path / "b.png")))
     if channels == 4:
         with pytest.warns(UserWarning, match="JPEG format does not support RGBA"):
             lamina.utils.save_img(tmp_path / "c.jpg", x)

@@ -4,11 +4,16 @@
 Keras `Sequence`s (`len()` batches, `it[i]`, `on_epoch_end()`, and endless `next(it)`), so `fit`,
 `evaluate` and `predict` take them directly. Order, labels, class indices and every deterministic step are
 Keras's (`keras.src.legacy.preprocessing.image`); random transforms draw the same numbers in the same order,
-so a seeded iterator gives Keras's batches pixel for pixel. Two differences, both deliberate: a seeded
-iterator draws from its own `np.random.RandomState` instead of re-seeding NumPy's global generator (the
-same numbers, without changing the caller's random state), and `featurewise_center` /
-`featurewise_std_normalization` / `zca_whitening` before `fit()` are an error instead of a warning per image
-(Keras then returns unnormalised data).
+so a seeded iterator gives Keras's batches pixel for pixel, with these deliberate differences:
+
+* a seeded iterator draws from its own `np.random.RandomState` instead of re-seeding NumPy's global
+  generator (the same numbers, without changing the caller's random state);
+* `height_shift_range` shifts along the height and `width_shift_range` along the width (Keras swaps them);
+* `brightness_range` works with channels-first data (Keras's fails there);
+* `featurewise_center` / `featurewise_std_normalization` / `zca_whitening` before `fit()`, and
+  `class_mode="binary"` with other than 2 class folders, are errors (Keras warns per image and returns
+  unnormalised data, or yields labels 0, 1, 2, ... as "binary");
+* `standardize(x)` returns a new array (Keras's changes `x` in place).
 """
 
 import math
@@ -380,7 +385,8 @@ class ImageDataGenerator:
                             f"{preprocessing_function!r}.")
         self.preprocessing_function = preprocessing_function
         self.interpolation_order = interpolation_order
-        self.channel_axis, self.row_axis, self.col_axis = (3, 1, 2) if self.data_format == "channels_last" else (1, 2, 3)
+        last = self.data_format == "channels_last"
+        self.channel_axis, self.row_axis, self.col_axis = (3, 1, 2) if last else (1, 2, 3)
         if validation_split and not 0 < validation_split < 1:
             raise ValueError(f"ImageDataGenerator: validation_split must be strictly between 0 and 1, got "
                              f"{validation_split}.")
