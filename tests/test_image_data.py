@@ -174,7 +174,7 @@ def test_epochs_reshuffle_and_the_tf_data_conveniences(folder):
 
     assert len(list(fixed.take(2))) == 2 and len(fixed.skip(3)) == 1 and len(fixed.take(-1)) == 4
     np.testing.assert_array_equal(fixed.skip(1)[0][1], fixed[1][1])
-    scaled = fixed.map(lambda x, y: (x / 255.0, y))
+    scaled = fixed.map(lambda x, y: (x / 255.0, y), num_parallel_calls=-1)
     np.testing.assert_allclose(scaled[0][0], fixed[0][0] / 255.0)
     cached = fixed.cache().prefetch(8)
     np.testing.assert_array_equal(cached[2][0], fixed[2][0])

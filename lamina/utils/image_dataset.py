@@ -286,8 +286,10 @@ class ImageDataset:
         """All but the first `count` batches."""
         return self._view(_start=min(self._start + max(0, int(count)), self._end()))
 
-    def map(self, function):
-        """Apply `function(images, labels)` (or `function(images)` without labels) to every batch."""
+    def map(self, function, num_parallel_calls=None, deterministic=None):
+        """Apply `function(images, labels)` (or `function(images)` without labels) to every batch, in order
+        (tf.data's `num_parallel_calls` and `deterministic` are accepted and have nothing to tune here)."""
+        del num_parallel_calls, deterministic
         if not callable(function):
             raise TypeError(f"ImageDataset.map: expected a callable, got {type(function).__name__}.")
         return self._view(_maps=self._maps + (function,))
