@@ -350,3 +350,20 @@ def test_keras_names():
     assert lamina.preprocessing.image_dataset_from_directory is lamina.utils.image_dataset_from_directory
     for name in ("load_img", "img_to_array", "array_to_img", "save_img"):
         assert getattr(limage, name) is getattr(lamina.utils, name)
+
+
+def test_signatures_match_keras(keras, kimage):
+    import inspect
+
+    def params(f):
+        return [(name, p.default) for name, p in inspect.signature(f).parameters.items()]
+
+    for method in ("__init__", "flow", "flow_from_directory", "fit", "get_random_transform", "apply_transform",
+                   "standardize", "random_transform"):
+        assert params(getattr(limage.ImageDataGenerator, method)) == params(getattr(kimage.ImageDataGenerator,
+                                                                                    method)), method
+    for name in ("image_dataset_from_directory", "load_img", "img_to_array", "array_to_img", "save_img"):
+        assert params(getattr(lamina.utils, name)) == params(getattr(keras.utils, name)), name
+    for name in ("apply_affine_transform", "apply_channel_shift", "random_rotation", "random_shift", "random_zoom"):
+        keras_params = params(getattr(kimage, name))
+        assert params(getattr(limage, name))[:len(keras_params)] == keras_params, name

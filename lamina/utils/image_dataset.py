@@ -150,7 +150,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  batch_size=32, image_size=(256, 256), shuffle=True, seed=None, validation_split=None,
                                  subset=None, interpolation="bilinear", follow_links=False,
                                  crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, data_format=None,
-                                 verbose=True):
+                                 format="tf", verbose=True):
     """Batches of images from a folder tree, labelled by class folder (Keras's function of the same name).
 
     `directory/<class>/<image>` gives label index `sorted(classes).index(<class>)` (or the order of
@@ -163,9 +163,13 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
 
     Same file order, labels and split as Keras for the same seed (`dataset.file_paths`). The batch order
     of later epochs is lamina's own reshuffle (Keras's comes from tf.data's shuffle buffer); unlike Keras, a
-    validation_split too small to hold a file is an error, not an empty dataset.
+    validation_split too small to hold a file is an error, not an empty dataset. `format` ("tf" or "grain",
+    Keras's choice of returned type) is accepted for compatibility; lamina always returns an `ImageDataset`.
     """
     where = "image_dataset_from_directory"
+    if format not in ("tf", "grain"):
+        raise ValueError(f'{where}: format must be "tf" or "grain" (either gives lamina\'s ImageDataset), got '
+                         f"{format!r}.")
     if labels not in ("inferred", None) and not isinstance(labels, (list, tuple, np.ndarray)):
         raise ValueError(f"{where}: labels must be 'inferred', None or a list/tuple of integer labels (one per "
                          f"image file, in sorted path order), got {labels!r}.")
