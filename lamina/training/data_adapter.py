@@ -234,6 +234,12 @@ class StreamData:
         self.steps = steps if steps is not None else (len(source) if self.indexable else None)
         if self.indexable and len(source) == 0:
             raise ValueError(f"The data source ({type(source).__name__}) is empty: len() is 0, so it has no batches.")
+        if self.indexable and self.steps > len(source):  # Keras 3 ends such an epoch early, with a warning
+            import warnings
+
+            warnings.warn(f"steps={self.steps} is more than the {len(source)} batches of the "
+                          f"{type(source).__name__}; each epoch runs its {len(source)} batches.", stacklevel=4)
+            self.steps = len(source)
         self._iterator = None
         self._peeked = None
         self.check = None  # set by the engine: checks every batch as it is read

@@ -226,6 +226,32 @@ class Trainer:
         """Model outputs for `x` as NumPy arrays."""
         return self._engine.predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
+    # tf.keras 2's generator methods (gone from Keras 3): deprecated aliases that warn and forward. The
+    # loader knobs (max_queue_size, workers, use_multiprocessing) are accepted and ignored: the engine reads
+    # the next batches on its own background thread.
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Deprecated: `fit(generator, ...)` takes generators and Sequences directly."""
+        _deprecated_generator_method("fit_generator", "fit")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Deprecated: `evaluate(generator, ...)` takes generators and Sequences directly."""
+        _deprecated_generator_method("evaluate_generator", "evaluate")
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Deprecated: `predict(generator, ...)` takes generators and Sequences directly."""
+        _deprecated_generator_method("predict_generator", "predict")
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimization step on exactly this batch; returns its loss and metrics."""
         return self._engine.train_on_batch(x, y, sample_weight, class_weight, return_dict)
@@ -395,3 +421,10 @@ def _objects_now(spec, kind):
 def _current(scope, variable):
     found = scope.get_current_value(variable)
     return variable.value if found is None else found
+
+
+def _deprecated_generator_method(old, new):
+    import warnings
+
+    warnings.warn(f"Model.{old} is deprecated (removed in Keras 3): use Model.{new}, which accepts generators and "
+                  f"Sequences such as ImageDataGenerator.flow(...) directly.", DeprecationWarning, stacklevel=3)
