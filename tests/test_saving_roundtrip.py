@@ -324,6 +324,9 @@ REQUIRED = {
     **{name.format(n): {"filters": 2, "kernel_size": 3} for name in ("Conv{}D", "SeparableConv{}D", "Conv{}DTranspose")
        for n in (1, 2, 3)},
     **{f"DepthwiseConv{n}D": {"kernel_size": 3} for n in (1, 2, 3)},
+    **{name: {"height": 4, "width": 5} for name in ("Resizing", "CenterCrop", "RandomCrop")},
+    **{name: {"factor": 0.2} for name in ("RandomRotation", "RandomContrast", "RandomBrightness")},
+    "RandomZoom": {"height_factor": 0.2}, "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1},
 }
 # Abstract bases and models (models are covered by the tests above).
 SKIP = {"Layer", "Model", "Functional", "Sequential", "Regularizer", "Constraint", "Initializer", "Loss", "Metric"}

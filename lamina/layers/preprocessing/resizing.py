@@ -58,7 +58,8 @@ class Resizing(_SizedLayer):
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Resizing: give only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio`.")
         if fill_mode != "constant":
-            raise ValueError(f"Resizing: `fill_mode` must be 'constant', got {fill_mode!r}.")
+            raise ValueError(f"Resizing: `fill_mode`={fill_mode!r} is not supported; padding fills with "
+                             "`fill_value` ('constant', as in Keras on JAX).")
         self.interpolation = interpolation
         self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = bool(crop_to_aspect_ratio), bool(pad_to_aspect_ratio)
         self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), bool(antialias)
