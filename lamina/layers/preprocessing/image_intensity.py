@@ -25,7 +25,8 @@ def _value_range(owner, value_range):
 
 class RandomContrast(ImagePreprocessingLayer):
     """Scales each image's deviation from its per-channel mean by a random factor in training:
-    `(x - mean) * c + mean`, clipped to `value_range`.
+    `(x - mean) * c + mean` (computed as `x + (x - mean) * (c - 1)`, so c = 1 returns `x` exactly),
+    clipped to `value_range`.
 
     Args:
         factor: f in [0, 1] draws c in [1 - f, 1 + f]; (lower, upper) in [1 - lower, 1 + upper].
@@ -50,7 +51,7 @@ class RandomContrast(ImagePreprocessingLayer):
         h_axis, w_axis = self.hw_axes()
         c = self.uniform((images.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1], self.compute_dtype)
         mean = jnp.mean(jnp.mean(images, axis=h_axis, keepdims=True), axis=w_axis, keepdims=True)
-        return jnp.clip((images - mean) * c + mean, self.value_range[0], self.value_range[1])
+        return jnp.clip(images + (images - mean) * (c - 1.0), self.value_range[0], self.value_range[1])
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
