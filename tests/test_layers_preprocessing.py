@@ -285,6 +285,13 @@ def test_wrong_rank_names_the_layer(layer, shape):
     assert "rank" in str(err.value) and str(shape).replace(" ", "").rstrip(")") in str(err.value).replace(" ", "")
 
 
+def test_a_batch_without_a_channels_axis_is_refused_when_the_model_is_built():
+    with pytest.raises(ValueError, match=r"'random_rotation.*' \(RandomRotation\) expects a batch of images "
+                                         r"\(batch, height, width, channels\).*\(None, 28, 28\).*"
+                                         r"Input\(shape=\(28, 28, 1\)\)"):
+        lamina.Sequential([lamina.Input((28, 28)), L.RandomRotation(0.1)])
+
+
 @pytest.mark.parametrize("build, message", [
     (lambda: L.RandomRotation(1.5), r"RandomRotation: `factor` must lie in \[-1.0, 1.0\], got factor=1.5"),
     (lambda: L.RandomRotation((0.1, 0.2, 0.3)), "RandomRotation: `factor` must be a number or a pair"),

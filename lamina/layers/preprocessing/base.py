@@ -77,6 +77,17 @@ class ImagePreprocessingLayer(Layer):
             "(batch, channels, height, width)"
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4, layout=layout)
 
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        if len(shape) == 3 and shape[0] is None:  # a symbolic rank-3 batch: 2-D samples, not a single image
+            example = f"({shape[1]}, {shape[2]}, 1)" if self.data_format == "channels_last" else \
+                f"(1, {shape[1]}, {shape[2]})"
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects a batch of images {self.input_spec.layout}, "
+                f"but received inputs of shape {shape}: a batch of 2-D samples without a channels axis. Add one, "
+                f"e.g. `Input(shape={example})` with the data reshaped to match.")
+        super().build(input_shape)
+
     def _make_generator(self, seed):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"{type(self).__name__}: `seed` must be an int or None, got seed={seed!r}.")
