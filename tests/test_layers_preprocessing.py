@@ -221,6 +221,17 @@ def test_fit_augments_every_epoch_while_predict_and_evaluate_are_deterministic()
         assert not np.array_equal(old, np.asarray(var.value))  # the seeds advanced inside the compiled loop
 
 
+def test_program_keys_are_shared_by_rebuilt_models_and_follow_the_arguments():
+    from lamina.training.program_key import program_key
+
+    first, again = _augmented_model(lamina), _augmented_model(lamina)
+    key = program_key(first, "train", ())
+    assert key is not None and key == program_key(again, "train", ())
+    other = lamina.Sequential([lamina.Input((28, 28, 1)), L.RandomFlip(seed=1), L.RandomRotation(0.2, seed=2)])
+    same = lamina.Sequential([lamina.Input((28, 28, 1)), L.RandomFlip(seed=1), L.RandomRotation(0.1, seed=2)])
+    assert program_key(other, "predict", ()) != program_key(same, "predict", ())
+
+
 def test_summary_shows_the_output_shapes(capsys):
     model = lamina.Sequential([lamina.Input((16, 20, 3)), L.Resizing(12, 12), L.RandomCrop(8, 10),
                                L.CenterCrop(6, 6), L.RandomZoom(0.2)])
