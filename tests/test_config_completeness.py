@@ -70,8 +70,12 @@ OTHER = {
     **{f"{part}_{what}": value for part in ("depthwise", "pointwise")
        for what, value in (("initializer", "ones"), ("regularizer", "l2"), ("constraint", "non_neg"))},
     "output_padding": 1, "interpolation": "bilinear", "cropping": 2,
+    "recurrent_initializer": "glorot_uniform", "recurrent_regularizer": "l2", "recurrent_constraint": "non_neg",
+    "recurrent_activation": "hard_sigmoid", "use_cudnn": False, "mask": lamina.activations.relu,
     "fill_mode": "constant", "value_range": (0, 1), "width_factor": 0.3,
 }
+#: A second other value, for arguments whose first one is often the default ("tanh" for recurrent layers).
+OTHER_AGAIN = {"activation": "relu"}
 
 #: Arguments that only make sense with a partner: (class, argument) -> (partner arguments, value a, value b);
 #: the test compares `cls(**partner, argument=a)` with `cls(**partner, argument=b)`.
@@ -79,6 +83,7 @@ PAIRS = {
     ("Normalization", "mean"): ({"variance": [1.0, 1.0]}, [0.0, 0.0], [1.0, 2.0]),
     ("Normalization", "variance"): ({"mean": [0.0, 0.0]}, [1.0, 1.0], [1.0, 4.0]),
     ("InputLayer", "shape"): ({}, (4,), (5,)),
+    ("Bidirectional", "backward_layer"): ({}, None, lamina.layers.SimpleRNN(2, go_backwards=True)),
     **{(f"Conv{n}DTranspose", "output_padding"): ({"strides": 2}, None, 1) for n in (1, 2, 3)},
     ("InputLayer", "batch_shape"): ({}, (2, 4), (3, 4)),
     ("AUC", "num_labels"): ({"multi_label": True}, 2, 3),
@@ -92,7 +97,8 @@ SPECIFIC = {
        for arg in ("pool_size", "strides")},
     **{(f"UpSampling{n}D", "size"): 3 for n in (1, 2, 3)}, **{(f"ZeroPadding{n}D", "padding"): 2 for n in (1, 2, 3)},
     ("Dice", "axis"): (1,), ("Tversky", "axis"): (1,), ("Concatenate", "axis"): 1, ("Softmax", "axis"): 1,
-    ("Dot", "axes"): 2, ("F1Score", "average"): "micro", ("FBetaScore", "average"): "weighted",
+    ("Dot", "axes"): 2, ("Bidirectional", "merge_mode"): "sum", ("F1Score", "average"): "micro",
+    ("FBetaScore", "average"): "weighted",
     ("LeakyReLU", "alpha"): 0.1, ("OrthogonalRegularizer", "mode"): "columns", ("VarianceScaling", "mode"): "fan_avg",
     ("InputLayer", "sparse"): True, ("Embedding", "lora_rank"): 2, ("Embedding", "lora_alpha"): 4.0,
     ("Embedding", "quantization_config"): "int8",
@@ -135,15 +141,20 @@ def test_arguments_a_class_does_not_take_are_refused_clearly():
 
 def _parameters(cls):
     """The keyword arguments `cls` accepts: its own, and those its `**kwargs` pass to base classes."""
-    params = {}
+    params, seen_init = {}, False
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
         signature = inspect.signature(init)
+        own = not params and not seen_init
+        seen_init = True
         for p in list(signature.parameters.values())[1:]:
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and (cls.__name__, p.name) not in NOT_TAKEN:
-                params.setdefault(p.name, p)
+            if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or (cls.__name__, p.name) in NOT_TAKEN:
+                continue
+            if not own and p.default is inspect.Parameter.empty:
+                continue  # a base's required argument is the subclass's to fill (e.g. LSTM builds RNN's `cell`)
+            params.setdefault(p.name, p)
         if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
             break
         if klass.__name__ in ("MeanMetricWrapper", "LossFunctionWrapper"):  # **kwargs go to the function
@@ -151,8 +162,17 @@ def _parameters(cls):
     return params
 
 
+#: Required arguments that are objects: made afresh for every construction.
+FRESH = {
+    "cell": lambda: lamina.layers.SimpleRNNCell(2), "cells": lambda: [lamina.layers.SimpleRNNCell(2),
+                                                                       lamina.layers.LSTMCell(3)],
+    "layer": lambda: lamina.layers.SimpleRNN(2),
+}
+
+
 def _required(cls, params):
-    return {name: REQUIRED[name] for name, p in params.items() if p.default is inspect.Parameter.empty}
+    return {name: FRESH[name]() if name in FRESH else REQUIRED[name] for name, p in params.items()
+            if p.default is inspect.Parameter.empty}
 
 
 def _other(cls, name, default):
@@ -164,6 +184,8 @@ def _other(cls, name, default):
         candidates.append(not default)
     if name in OTHER:
         candidates.append(OTHER[name])
+    if name in OTHER_AGAIN:
+        candidates.append(OTHER_AGAIN[name])
     if isinstance(default, int) and not isinstance(default, bool):
         candidates.append(default + 1)
     if isinstance(default, float):

@@ -324,9 +324,17 @@ REQUIRED = {
     **{name.format(n): {"filters": 2, "kernel_size": 3} for name in ("Conv{}D", "SeparableConv{}D", "Conv{}DTranspose")
        for n in (1, 2, 3)},
     **{f"DepthwiseConv{n}D": {"kernel_size": 3} for n in (1, 2, 3)},
+    **{name: {"units": 2} for name in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell")},
     **{name: {"height": 4, "width": 5} for name in ("Resizing", "CenterCrop", "RandomCrop")},
     **{name: {"factor": 0.2} for name in ("RandomRotation", "RandomContrast", "RandomBrightness")},
     "RandomZoom": {"height_factor": 0.2}, "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1},
+}
+#: Required arguments that are layers, made afresh for each construction.
+FRESH = {
+    "RNN": lambda: {"cell": lamina.layers.LSTMCell(2)},
+    "StackedRNNCells": lambda: {"cells": [lamina.layers.SimpleRNNCell(2), lamina.layers.GRUCell(3)]},
+    "Bidirectional": lambda: {"layer": lamina.layers.GRU(2)},
+    "TimeDistributed": lambda: {"layer": lamina.layers.Dense(2)},
 }
 # Abstract bases and models (models are covered by the tests above).
 SKIP = {"Layer", "Model", "Functional", "Sequential", "Regularizer", "Constraint", "Initializer", "Loss", "Metric"}
@@ -350,7 +358,7 @@ def test_every_builtin_config_survives_json_and_the_registry(kind):
     classes = _classes(kind)
     assert len(classes) >= {"layer": 30, "loss": 20, "metric": 35, "optimizer": 10}.get(kind, 4)
     for cls in classes:
-        obj = cls(**REQUIRED.get(cls.__name__, {}))
+        obj = cls(**(FRESH[cls.__name__]() if cls.__name__ in FRESH else REQUIRED.get(cls.__name__, {})))
         config = obj.get_config()
         stored = json.loads(json.dumps(registry.serialize_keras_object(obj)))
         assert stored["class_name"] == cls.__name__
