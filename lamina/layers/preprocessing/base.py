@@ -13,7 +13,6 @@ mode, where the random layers are identities.
 
 import numbers
 
-import jax.numpy as jnp
 
 from lamina import random as _random
 from lamina.backend.random import SeedGenerator

@@ -124,12 +124,11 @@ class _HeightWidthFactors(_AffineLayer):
     def __init__(self, height_factor, width_factor, fill_mode, interpolation, seed, fill_value, data_format,
                  **kwargs):
         owner = type(self).__name__
-        low = -1.0
         self.height_factor, self.width_factor = height_factor, width_factor
-        self.height_lower, self.height_upper = factor_pair(owner, "height_factor", height_factor, low, 1.0,
+        self.height_lower, self.height_upper = factor_pair(owner, "height_factor", height_factor, -1.0, 1.0,
                                                            self._low_open)
         if width_factor is not None:
-            self.width_lower, self.width_upper = factor_pair(owner, "width_factor", width_factor, low, 1.0,
+            self.width_lower, self.width_upper = factor_pair(owner, "width_factor", width_factor, -1.0, 1.0,
                                                              self._low_open)
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
 
