@@ -44,6 +44,7 @@ REQUIRED = {
     "dims": (2, 1), "n": 2, "target_shape": (2, 3), "scale": 2.0, "input_dim": 5, "output_dim": 3,
     "recall": 0.5, "precision": 0.5, "sensitivity": 0.5, "specificity": 0.5, "fn": lamina.losses.mean_squared_error,
     "op": "relu", "filters": 2, "kernel_size": 3, "pool_size": 2,
+    "height": 4, "width": 4, "factor": 0.2, "height_factor": 0.2, "width_factor": 0.2,
 }
 
 #: Another value for an argument, by name (tried after SPECIFIC, before values derived from the default).
@@ -71,6 +72,7 @@ OTHER = {
     "output_padding": 1, "interpolation": "bilinear", "cropping": 2,
     "recurrent_initializer": "glorot_uniform", "recurrent_regularizer": "l2", "recurrent_constraint": "non_neg",
     "recurrent_activation": "hard_sigmoid", "use_cudnn": False, "mask": lamina.activations.relu,
+    "fill_mode": "constant", "value_range": (0, 1), "width_factor": 0.3,
 }
 #: A second other value, for arguments whose first one is often the default ("tanh" for recurrent layers).
 OTHER_AGAIN = {"activation": "relu"}
@@ -100,6 +102,8 @@ SPECIFIC = {
     ("LeakyReLU", "alpha"): 0.1, ("OrthogonalRegularizer", "mode"): "columns", ("VarianceScaling", "mode"): "fan_avg",
     ("InputLayer", "sparse"): True, ("Embedding", "lora_rank"): 2, ("Embedding", "lora_alpha"): 4.0,
     ("Embedding", "quantization_config"): "int8",
+    ("RandomFlip", "mode"): "horizontal", ("Resizing", "fill_mode"): "reflect",
+    **{(name, "interpolation"): "nearest" for name in ("RandomRotation", "RandomZoom", "RandomTranslation", "Resizing")},
 }
 #: Required arguments of one class.
 BASE = {"InputLayer": {"shape": (4,)}, "Normalization": {"mean": [0.0, 0.0], "variance": [1.0, 1.0]}}
@@ -107,7 +111,7 @@ BASE = {"InputLayer": {"shape": (4,)}, "Normalization": {"mean": [0.0, 0.0], "va
 #: Arguments lamina refuses (with a clear error) unless left at their default: they cannot vary silently.
 REFUSED = {
     ("Embedding", "lora_rank"), ("Embedding", "lora_alpha"), ("Embedding", "quantization_config"),
-    ("BatchNormalization", "renorm"), ("InputLayer", "sparse"),
+    ("BatchNormalization", "renorm"), ("InputLayer", "sparse"), ("Resizing", "fill_mode"),
     ("optimizer", "gradient_accumulation_steps"),
 }
 #: Arguments Keras's own config leaves out: lamina's config matches Keras, and the key gets them from

@@ -338,6 +338,9 @@ REQUIRED = {
        for n in (1, 2, 3)},
     **{f"DepthwiseConv{n}D": {"kernel_size": 3} for n in (1, 2, 3)},
     **{name: {"units": 2} for name in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell")},
+    **{name: {"height": 4, "width": 5} for name in ("Resizing", "CenterCrop", "RandomCrop")},
+    **{name: {"factor": 0.2} for name in ("RandomRotation", "RandomContrast", "RandomBrightness")},
+    "RandomZoom": {"height_factor": 0.2}, "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1},
 }
 #: Required arguments that are layers, made afresh for each construction.
 FRESH = {

@@ -24,6 +24,8 @@ from lamina.layers.regularization import (ActivityRegularization, AlphaDropout, 
                                           GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from lamina.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
                                      StackedRNNCells, TimeDistributed)
+from lamina.layers.preprocessing import (CenterCrop, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
+                                         RandomRotation, RandomTranslation, RandomZoom, Resizing)
 from lamina.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector, Reshape,
                                      UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D,
                                      ZeroPadding3D)

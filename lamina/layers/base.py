@@ -187,6 +187,19 @@ def _call_accepts(layer, name):
     return _signature_cache[key]
 
 
+def _call_default(layer, name):
+    """The default of `type(layer).call`'s parameter `name` when it is a bool, else None (cached per class)."""
+    key = (type(layer), name, "default")
+    if key not in _signature_cache:
+        try:
+            param = inspect.signature(layer.call).parameters.get(name)
+        except (TypeError, ValueError):
+            param = None
+        default = None if param is None else param.default
+        _signature_cache[key] = default if isinstance(default, bool) else None
+    return _signature_cache[key]
+
+
 def _to_array(x, dtype):
     """Arrays and array-likes -> jax arrays; floats cast to the layer's dtype."""
     if isinstance(x, Variable):
@@ -678,6 +691,8 @@ class Layer(tracking.Trackable):
         training = kwargs.pop("training", None)
         if training is None:
             training = current_training()
+        if training is None and _call_accepts(self, "training"):
+            training = _call_default(self, "training")  # Keras's rule: explicit > context > `call`'s default
         if _call_accepts(self, "training"):
             kwargs["training"] = bool(training) if training is not None else False
         given = kwargs.pop("mask", None)
