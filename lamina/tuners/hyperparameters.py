@@ -216,6 +216,7 @@ class HyperParameters:
     def __init__(self):
         self.space = []              # declared hyperparameters, in declaration order
         self.values = {}             # name -> value of the active hyperparameters
+        self.parents = set()         # names that opened a conditional scope (what a grid must explore)
         self._conditions = []        # [(parent name, allowed values)] of the open scopes
         self._trial = None           # the Optuna trial that draws new values (None: defaults)
         self._preset = {}            # name -> value fixed by the search's schedule (grid point, Hyperband)
@@ -282,6 +283,7 @@ class HyperParameters:
     def conditional_scope(self, parent_name, parent_values):
         """Hyperparameters declared inside are active only when `parent_name`'s value is in `parent_values`."""
         self._conditions.append(self._condition(parent_name, parent_values))
+        self.parents.add(parent_name)
         try:
             yield
         finally:

@@ -52,6 +52,7 @@ class Oracle:
         self.max_retries_per_trial = max_retries_per_trial
         self.max_consecutive_failed_trials = max_consecutive_failed_trials
         self.space = []          # the hyperparameters met so far (HyperParameter objects)
+        self.parents = set()     # the hyperparameters that opened conditional scopes
         self.study = None
 
     # ----- the study ---------------------------------------------------------------------------------
@@ -64,8 +65,18 @@ class Oracle:
         optuna = optuna_module()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         direction = "maximize" if self.objective.direction == "max" else "minimize"
-        self.study = optuna.create_study(storage=storage, study_name=study_name, direction=direction,
-                                         sampler=self.sampler(), load_if_exists=True)
+        for attempt in range(6):
+            try:
+                self.study = optuna.create_study(storage=storage, study_name=study_name, direction=direction,
+                                                 sampler=self.sampler(), load_if_exists=True)
+                break
+            except Exception as error:
+                # Processes opening a new database at once race to create its tables (SQLAlchemy's
+                # "already exists" / "database is locked"): the loser waits and opens the tables made.
+                text = str(error).lower()
+                if attempt == 5 or not ("already exists" in text or "locked" in text or "unique" in text):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         if self.study.direction.name.lower() != direction:
             raise ValueError(f"Study '{study_name}' in this storage was created to {self.study.direction.name.lower()}"
                              f"; the objective {self.objective} asks to {direction}.")
@@ -159,6 +170,7 @@ class Oracle:
         """Remember the hyperparameters a trial declared (for `search_space_summary`)."""
         known = {h.name for h in self.space}
         self.space += [h for h in hp.space if h.name not in known]
+        self.parents |= hp.parents
 
 
 class RandomSearchOracle(Oracle):

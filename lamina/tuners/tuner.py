@@ -182,8 +182,7 @@ class Tuner:
             return
         tried = set()
         for _ in range(32):
-            parents = [h for h in self.oracle.space
-                       if any(p == h.name for other in self.oracle.space for p, _ in other.conditions)]
+            parents = [h for h in self.oracle.space if h.name in self.oracle.parents]
             todo = [(h.name, v) for h in parents for v in h.grid() if (h.name, repr(v)) not in tried]
             if not todo:
                 return
