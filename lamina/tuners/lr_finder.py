@@ -126,6 +126,7 @@ def find_learning_rate(model, x, y, epochs=1, batch_size=32, min_rate=1e-5, max_
         raise ValueError("find_learning_rate drives lamina's own compiled step; this model overrides a step "
                          "method (train_step, compute_loss, ...) or uses a user-written loss or metric.")
     engine._require_loss("find_learning_rate")
+    engine.check_data(data_adapter.ArrayData(x, y, None), training=True, what="find_learning_rate: ")
     sync = engine._sync(with_optimizer=True)
     before = sync.read(TrainState)
     lr_index = next(i for i, v in enumerate(optimizer.variables) if v is optimizer._learning_rate_variable)
@@ -144,11 +145,11 @@ def find_learning_rate(model, x, y, epochs=1, batch_size=32, min_rate=1e-5, max_
     x_dev, y_dev = jax.device_put(x), jax.device_put(y)
     mask = jnp.ones((batch,), jnp.float32)
 
-    def step(carry, inputs):
+    def step(carry, inputs, data):
         trainable, non_trainable, opt_vars = carry
         index, rate = inputs
-        xb = jax.tree_util.tree_map(lambda a: a[index], x_dev)
-        yb = jax.tree_util.tree_map(lambda a: a[index], y_dev)
+        xb = jax.tree_util.tree_map(lambda a: a[index], data[0])
+        yb = jax.tree_util.tree_map(lambda a: a[index], data[1])
 
         def loss_fn(params):
             raw, _, masks, new_non_trainable, losses = steps._forward(model, setup, params, non_trainable, xb,
@@ -162,12 +163,13 @@ def find_learning_rate(model, x, y, epochs=1, batch_size=32, min_rate=1e-5, max_
         trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
         return (trainable, non_trainable, opt_vars), loss
 
-    run = jax.jit(lambda carry, index, rate: jax.lax.scan(step, carry, (index, rate)))
+    # The data are arguments (closed-over arrays would be baked into the program as constants).
+    run = jax.jit(lambda carry, index, rate, data: jax.lax.scan(lambda c, i: step(c, i, data), carry, (index, rate)))
     carry = (before.trainable_variables, before.non_trainable_variables, before.optimizer_variables)
     raw, smooth, average, best, stopped = [], [], 0.0, math.inf, False
     try:
         for start in range(0, total, chunk):
-            carry, losses = run(carry, order[start:start + chunk], all_rates[start:start + chunk])
+            carry, losses = run(carry, order[start:start + chunk], all_rates[start:start + chunk], (x_dev, y_dev))
             for loss in np.asarray(losses, np.float64)[:total - start]:
                 i = len(raw)
                 raw.append(loss)
