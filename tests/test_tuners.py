@@ -400,3 +400,35 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert len(set(numbers)) == len(numbers)
     folders = sorted(p.name for p in (tmp_path / "runs" / "shared").glob("trial_*"))
     assert folders == sorted(f"trial_{n:02d}" for n in numbers)  # each trial ran (and saved) once
+
+
+def test_executions_per_trial_and_a_predefined_space(tmp_path):
+    def build(hp):
+        model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                                  keras.layers.Dense(hp.Int("units", 2, 6, step=2), activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      optimizer=keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")))
+        return model
+
+    given = kt.HyperParameters()
+    given.Fixed("units", 4)
+    given.Choice("lr", [0.01, 0.05])
+    tuner = kt.RandomSearch(build, objective="val_loss", max_trials=2, executions_per_trial=2, seed=0,
+                            hyperparameters=given, tune_new_entries=False, directory=str(tmp_path))
+    tuner.search(X_train, y_train, epochs=2, validation_data=(X_valid, y_valid), verbose=0)
+    for trial in tuner.oracle.trials.values():
+        assert trial.hyperparameters.values["units"] == 4 and trial.hyperparameters.values["lr"] in (0.01, 0.05)
+    best = tuner.oracle.get_best_trials(1)[0]
+    # The score averages the two executions' best epochs; the saved weights are the better execution's best
+    # epoch, so the reloaded model scores at least as well as the average.
+    loss, _ = tuner.get_best_models(1)[0].evaluate(X_valid, y_valid, verbose=0)
+    assert loss <= best.score + 1e-6
+    strict = kt.RandomSearch(build, objective="val_loss", max_trials=1, hyperparameters=given,
+                             allow_new_entries=False, directory=str(tmp_path), project_name="strict")
+    assert strict.oracle.space  # the given space is known; nothing new was declared
+    given_units_only = kt.HyperParameters()
+    given_units_only.Fixed("units", 4)
+    with pytest.raises(ValueError, match="allow_new_entries"):
+        kt.RandomSearch(build, objective="val_loss", hyperparameters=given_units_only, allow_new_entries=False,
+                        directory=str(tmp_path), project_name="refused")
