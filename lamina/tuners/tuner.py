@@ -292,11 +292,14 @@ class Tuner:
         `_batch_size`), with no callbacks and one execution per trial; the weights saved are those at
         the end of training (a population has no per-model epoch callbacks)."""
         Population = _population_class()
-        groups = {}
+        groups, out = {}, []
         for trial in batch:
-            trial.last_model = self._try_build(trial.hyperparameters)
+            try:
+                trial.last_model = self._try_build(trial.hyperparameters)
+            except Exception:  # this one runs alone, with run_trial's retries and failure record
+                out.append(self._run_one(trial, fit_args, fit_kwargs))
+                continue
             groups.setdefault(_architecture(trial.last_model), []).append(trial)
-        out = []
         for members in groups.values():
             if len(members) == 1:
                 out.append(self._run_one(members[0], fit_args, fit_kwargs))
