@@ -22,7 +22,11 @@ from lamina.tuners.tuners import BayesianOptimization, GridSearch, Hyperband, Ra
 
 def __getattr__(name):
     if name == "Population":  # lives in its own module, loaded on first use
-        from lamina.tuners.population import Population
+        from lamina.tuners.tuner import _population_class
 
-        return Population
+        found = _population_class()
+        if found is None:
+            raise AttributeError("lamina.tuners.Population is not available: its module "
+                                 "lamina.tuners.population is missing from this installation.")
+        return found
     raise AttributeError(f"module 'lamina.tuners' has no attribute '{name}'.")
