@@ -88,6 +88,7 @@ def _summary_line(name, system, record):
 def run_workload(name, systems, rounds, size, seed, scratch, timeout):
     """All rounds of one workload: systems alternate within each round, each run in a fresh process."""
     spec = WORKLOADS[name]
+    systems = [s for s in systems if s in spec.systems]
     record = {"name": name, "title": spec.title, "runs": {s: [] for s in systems}, "prime": {}}
     warm_dirs = {}
     if spec.cache == "warm":

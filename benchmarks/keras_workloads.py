@@ -235,3 +235,41 @@ def predict(keras, size, seed):
         raise RuntimeError(f"predict returned shape {np.shape(out)}, expected {(len(x_test), 10)}")
     return {"latency_ms": 1e3 * float(np.median(times)), "latency_p90_ms": 1e3 * float(np.percentile(times, 90)),
             "throughput": len(x_test) / float(np.median(bulk)), "calls": calls, "bulk_samples": len(x_test)}
+
+
+def tuner_random(keras, size, seed, trials):
+    """Random search over Pima MLPs with `lamina.tuners` (for lamina) or Keras Tuner (for Keras): the same
+    space, `trials` trials of 20 epochs (2 trials of 2 epochs on tiny data), timed from the tuner's
+    construction to the end of `search` (each tuner builds one model when constructed)."""
+    import tempfile
+
+    if keras.__name__.startswith("lamina"):
+        import lamina.tuners as kt
+    else:
+        import keras_tuner as kt
+    x, y = data.pima(size)
+    epochs = 20 if size == "full" else 2
+    trials = trials if size == "full" else 2
+    keras.utils.set_random_seed(seed)
+
+    def build_model(hp):
+        model = keras.Sequential([keras.Input((8,))])
+        for i in range(hp.Int("hidden_layers", 1, 3)):
+            model.add(keras.layers.Dense(hp.Int(f"units_{i}", 8, 64, step=8), activation="relu"))
+        model.add(keras.layers.Dense(1, activation="sigmoid"))
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+        if hp.Choice("optimizer", ["sgd", "adam"]) == "sgd":
+            optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+        else:
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+        return model
+
+    directory = tempfile.mkdtemp(prefix="tuner-bench-")
+    start = clock()
+    tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=trials, seed=seed,
+                            directory=directory, project_name="pima", overwrite=True)
+    tuner.search(x, y, epochs=epochs, batch_size=10, validation_split=0.2, verbose=0)
+    search_s = clock() - start
+    best = tuner.oracle.get_best_trials(1)[0]
+    return {"search_s": search_s, "best_val_accuracy": float(best.score), "trials": trials, "epochs": epochs}

@@ -33,6 +33,7 @@ class Workload:
     cache: str = "cold"  # "cold": empty compilation cache per run; "warm": one pre-populated by an untimed run
     params: dict = field(default_factory=dict)
     flops: str = None  # how the run's `train_flops_per_s` counts FLOPs (None: the workload reports no FLOP rate)
+    systems: tuple = SYSTEMS  # the systems that have this workload (a search needs Keras Tuner: no torch)
 
 
 WORKLOADS = {w.name: w for w in (
@@ -80,6 +81,12 @@ WORKLOADS = {w.name: w for w in (
     Workload("predict", "predict on the 784-784-10 model: 1 sample (median of 200 calls) and 10,000 samples",
              "predict", (Metric("latency_ms", "1-sample predict latency", "ms", "lower", 10.0),
                          Metric("throughput", "10k-sample predict throughput", "samples/s", "higher"))),
+    Workload("tuner_random", "Random search, 8 trials x 20 epochs (batch 10, validation_split 0.2) of Pima MLPs: "
+             "1-3 hidden relu layers of 8-64 units, SGD or Adam, log-uniform learning rate; lamina.tuners against "
+             "Keras Tuner, same space and budget, cold compilation cache", "tuner_random",
+             (Metric("search_s", "tuner construction + search wall time", "s", "lower", 10.0),
+              Metric("best_val_accuracy", "best trial's val_accuracy", "", "info")),
+             cache="cold", params={"trials": 8}, systems=("lamina", "keras-jax", "keras-tf")),
     Workload("import", "`import lamina` vs `import keras` (fresh process)", "import",
              (Metric("import_s", "import time", "s", "lower", 2.0),)),
 )}
