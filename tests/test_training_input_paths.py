@@ -273,3 +273,17 @@ def test_set_weights_changes_nothing_when_a_later_array_is_bad():
         model.set_weights(wrong)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda m: m.fit(batches(X, LABELS), steps_per_epoch=32 / 10, verbose=0), "steps_per_epoch"),
+    (lambda m: m.fit(X, LABELS, validation_data=(X, LABELS), validation_steps=1.5, verbose=0), "validation_steps"),
+    (lambda m: m.evaluate(batches(X, LABELS), steps=2.5, verbose=0), "steps"),
+    (lambda m: m.predict(X, steps=0, verbose=0), "steps"),
+])
+def test_step_counts_must_be_positive_ints_on_every_path(classifier, call, argument):
+    """Keras fails deep inside its iterator on `steps_per_epoch=len(x) / 32`; lamina says what to do."""
+    with pytest.raises(ValueError, match=rf"`{argument}` must be a positive int, got .*"):
+        call(classifier)
+    with pytest.raises(ValueError, match=r"a float: round it"):
+        classifier.fit(batches(X, LABELS), steps_per_epoch=2.5, verbose=0)

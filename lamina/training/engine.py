@@ -126,7 +126,9 @@ def _verbose(verbose):
 
 def _positive_int(value, what, where):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{where}: `{what}` must be a positive int, got {value!r}.")
+        hint = (" (a float: round it, e.g. math.ceil(len(x) / batch_size))"
+                if isinstance(value, (float, np.floating)) else "")
+        raise ValueError(f"{where}: `{what}` must be a positive int, got {value!r}{hint}.")
     return int(value)
 
 
@@ -349,7 +351,8 @@ class Engine:
                                  "do not pass `y` or `sample_weight` separately.")
             if validation_split:
                 raise ValueError("fit: validation_split needs in-memory arrays; pass validation_data instead.")
-            train = data_adapter.StreamData(x, steps_per_epoch)
+            train = data_adapter.StreamData(x, None if steps_per_epoch is None else
+                                            _positive_int(steps_per_epoch, "steps_per_epoch", "fit"))
         else:
             train = data_adapter.ArrayData(x, y, sample_weight)
             if validation_split and validation_data is None:
@@ -359,6 +362,8 @@ class Engine:
                 raise ValueError("fit: `y` (the targets) is required with array inputs.")
         val = None if validation_data is None else data_adapter.as_eval_data(validation_data)
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "fit")
+        validation_steps = None if validation_steps is None else _positive_int(validation_steps, "validation_steps",
+                                                                              "fit")
         first = train.peek()
         self.prepare(*first[:2]) if stream else self.prepare(train.x, train.y)
         self._require_loss("fit")
@@ -541,6 +546,7 @@ class Engine:
         self._require_compiled("evaluating it")
         verbose = _verbose(verbose)
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "evaluate")
+        steps = None if steps is None else _positive_int(steps, "steps", "evaluate")
         if data_adapter.is_stream(x):
             data = data_adapter.StreamData(x, steps)
             first = data.peek()
@@ -588,6 +594,7 @@ class Engine:
         model = self.model
         verbose = _verbose(verbose)
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "predict")
+        steps = None if steps is None else _positive_int(steps, "steps", "predict")
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                            steps=None)
         if data_adapter.is_stream(x):
