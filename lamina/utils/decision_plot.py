@@ -63,7 +63,7 @@ def plot_decision_boundary(model, x, y, to_file=None, resolution=200, margin=0.1
     for k in np.unique(y):
         chosen = y == k
         ax.scatter(x[chosen, 0], x[chosen, 1], s=14, color=plotting.class_color(k), edgecolor="white",
-                   linewidth=0.4, label=f"class {k}")
+                   linewidth=0.4, label=f"class {int(k) if float(k).is_integer() else k}")
     ax.set_xlim(gx.min(), gx.max())
     ax.set_ylim(gy.min(), gy.max())
     plotting.style(ax, title=title, xlabel="$x_1$", ylabel="$x_2$", grid=False, legend=len(np.unique(y)) <= 4)
