@@ -149,6 +149,11 @@ def test_plot_model_draws_with_matplotlib_without_graphviz(tmp_path, monkeypatch
     path = keras.utils.plot_model(wide_and_deep(), to_file=tmp_path / "m.png", rankdir=rankdir, show_trainable=True)
     assert path == str(tmp_path / "m.png")
     assert_picture(path)
+    x = keras.Input((4,), name="x")
+    shared = keras.layers.Dense(4, name="shared")
+    twice = keras.Model(x, shared(shared(x)))  # one box, an arrow from the layer to itself
+    assert _edges(keras.utils.model_to_dot_text(twice)) == {("x", "shared"), ("shared", "shared")}
+    assert_picture(keras.utils.plot_model(twice, to_file=tmp_path / "shared.png", rankdir=rankdir))
     fig_svg = keras.utils.plot_model(wide_and_deep(), to_file=tmp_path / "m.svg", dpi=72)
     assert "<svg" in open(fig_svg).read()
 

@@ -217,7 +217,8 @@ def _ranks(boxes, edges):
     """Longest-path layering (rank 0 holds the inputs), then each rank ordered by its parents' mean position."""
     parents = {b.key: [] for b in boxes}
     for src, dst in edges:
-        parents[dst].append(src)
+        if src != dst:  # a shared layer's loop does not push it down
+            parents[dst].append(src)
     rank = {}
 
     def depth(key, stack=()):
@@ -230,6 +231,7 @@ def _ranks(boxes, edges):
     rows = [[] for _ in range(max(rank.values()) + 1)]
     for box in boxes:
         rows[rank[box.key]].append(box)
+    rows = [row for row in rows if row]  # a cycle through several layers can leave a rank empty
     position = {}
     for row in rows:
         row.sort(key=lambda b: sum(position.get(p, 0) for p in parents[b.key]) / max(len(parents[b.key]), 1))
@@ -280,6 +282,12 @@ def _draw_with_matplotlib(boxes, edges, rankdir, dpi, to_file):
                 style="italic")
     for src, dst in edges:
         (sx, sy), (dx, dy) = centre[src], centre[dst]
+        if src == dst:  # a shared layer called on its own output: a loop on the box's right side
+            w, h = size[src]
+            ax.annotate("", xy=(sx + w / 2, sy - h / 4), xytext=(sx + w / 2, sy + h / 4),
+                        arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.1, mutation_scale=11,
+                                        connectionstyle="arc3,rad=-1.2"))
+            continue
         if across_first:
             direction = 1 if dx > sx else -1
             start, end = (sx + direction * size[src][0] / 2, sy), (dx - direction * size[dst][0] / 2, dy)
