@@ -62,6 +62,16 @@ def test_every_example_is_tested_and_listed():
     assert all(f"examples/{name}.py" in readme for name in NAMES)
 
 
+def test_readme_pictures_are_small_and_shown():
+    pictures = sorted((ROOT / "docs" / "pictures").glob("*.png"))
+    readme = (ROOT / "README.md").read_text()
+    assert pictures
+    for path in pictures:
+        assert path.stat().st_size < 100_000, f"{path.name} is {path.stat().st_size:,} bytes; keep docs pictures small"
+        assert f"docs/pictures/{path.name}" in readme
+        assert_picture(path)
+
+
 def test_pima_mlp(tmp_path, capsys):
     result = run_example("pima_mlp", tmp_path)
     assert len(result["history"]["val_loss"]) == 5
