@@ -12,6 +12,12 @@ import time
 
 
 def main(argv=None):
+    """The console script's entry point: runs `quickstart` and returns None (exit status 0)."""
+    quickstart(argv)
+
+
+def quickstart(argv=None):
+    """Parse `argv`, run the whole job, return the `History` of the fit."""
     parser = argparse.ArgumentParser(prog="python -m lamina", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=10)

@@ -139,9 +139,9 @@ def test_lstm_sequences(tmp_path):
 # ----- the README's main job ----------------------------------------------------------------------------
 
 def test_python_m_lamina_trains_saves_reloads_predicts_and_draws(tmp_path, capsys):
-    from lamina.__main__ import main
+    from lamina.__main__ import quickstart
 
-    history = main(["--epochs", "2", "--verbose", "0", "--out", str(tmp_path)])
+    history = quickstart(["--epochs", "2", "--verbose", "0", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert len(history.history["loss"]) == 2 and "val_loss" in history.history
     assert "Total params: 221" in out and "(same predictions)" in out and "P(diabetes)" in out
@@ -153,6 +153,7 @@ def test_python_m_lamina_without_matplotlib_says_how_to_get_it(tmp_path, capsys,
     from lamina.__main__ import main
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    main(["--epochs", "1", "--verbose", "0", "--out", str(tmp_path)])
+    # the console script `lamina-quickstart` calls main(): a return value other than None would be exit status 1
+    assert main(["--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) is None
     assert 'pip install "lamina[plot]"' in capsys.readouterr().out
     assert not (tmp_path / "pima_learning_curves.png").exists()
