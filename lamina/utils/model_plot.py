@@ -335,7 +335,8 @@ def plot_model(model, to_file="model.png", show_shapes=True, show_layer_names=Tr
 
     Graphviz's `dot` draws the picture when it is on PATH; otherwise lamina draws it with matplotlib
     (`pip install "lamina[plot]"`), so no system package is needed. Unlike Keras, a model without
-    Graphviz is not an error. Returns `to_file`.
+    Graphviz is not an error. Returns `to_file`, or inside IPython / Jupyter an `IPython.display.Image`
+    of it, which the cell displays (Keras returns that Image whenever IPython is importable).
     """
     if kwargs.pop("layer_range", None) is not None:
         raise ValueError("plot_model: argument `layer_range` is no longer supported (as in Keras 3).")
@@ -350,6 +351,19 @@ def plot_model(model, to_file="model.png", show_shapes=True, show_layer_names=Tr
         os.makedirs(os.path.dirname(os.path.abspath(to_file)), exist_ok=True)
     if shutil.which("dot"):
         _render_with_graphviz(model_to_dot_text(model, dpi=dpi, splines=splines, **options), to_file, extension)
+    else:
+        boxes, edges = _layout_input(model, options)
+        _draw_with_matplotlib(boxes, edges, rankdir, dpi, to_file)
+    return _shown(to_file, extension)
+
+
+def _shown(to_file, extension):
+    """In IPython / Jupyter, an `IPython.display.Image` of the file (so the cell shows it); elsewhere the path."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image
+    except ImportError:
         return to_file
-    boxes, edges = _layout_input(model, options)
-    return _draw_with_matplotlib(boxes, edges, rankdir, dpi, to_file)
+    if get_ipython() is None or extension not in ("png", "jpg", "jpeg"):
+        return to_file
+    return Image(filename=to_file)
