@@ -201,15 +201,16 @@ def test_plot_model_errors_and_subclassed_models(tmp_path, monkeypatch):
 def test_plot_model_in_a_notebook_returns_an_image_the_cell_shows(tmp_path, monkeypatch):
     import types
 
+    monkeypatch.setattr(model_plot.shutil, "which", lambda name: None)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    drawn = keras.utils.plot_model(model, to_file=tmp_path / "m.png")  # drawn before the stand-in IPython
     ipython, display = types.ModuleType("IPython"), types.ModuleType("IPython.display")
     ipython.get_ipython = lambda: object()  # a running kernel
     display.Image = lambda filename: ("Image", filename)
     ipython.display = display
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "IPython.display", display)
-    monkeypatch.setattr(model_plot.shutil, "which", lambda name: None)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    assert keras.utils.plot_model(model, to_file=tmp_path / "m.png") == ("Image", str(tmp_path / "m.png"))
-    assert keras.utils.plot_model(model, to_file=tmp_path / "m.pdf") == str(tmp_path / "m.pdf")
+    assert model_plot._shown(drawn, "png") == ("Image", drawn)
+    assert model_plot._shown(str(tmp_path / "m.pdf"), "pdf") == str(tmp_path / "m.pdf")
     ipython.get_ipython = lambda: None  # IPython installed, but a plain script
-    assert keras.utils.plot_model(model, to_file=tmp_path / "m.png") == str(tmp_path / "m.png")
+    assert model_plot._shown(drawn, "png") == drawn
