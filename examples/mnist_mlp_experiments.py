@@ -12,8 +12,6 @@ says which).
 
 import time
 
-import numpy as np
-
 import _common
 
 import lamina as keras
