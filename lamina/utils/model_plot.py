@@ -72,7 +72,8 @@ def _label(layer, node_calls, options):
     outputs = [t for call in node_calls for t in _leaves(call.outputs)]
     if options["show_shapes"]:
         if _is_input_layer(layer):
-            lines.append(f"Output shape: {_shape_text(tuple(getattr(layer, 'batch_shape', None) or ())) if outputs == [] else _shapes(outputs[:1])}")
+            shape = _shapes(outputs[:1]) if outputs else _shape_text(getattr(layer, "batch_shape", None))
+            lines.append(f"Output shape: {shape}")
         else:
             calls = node_calls or []
             ins = [_shapes(call.inputs) for call in calls]
