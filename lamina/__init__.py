@@ -12,7 +12,7 @@ from lamina.layers.symbolic import KerasTensor
 from lamina.models import Model, Sequential
 from lamina.models.functional import Functional
 
-_LAZY = {"optimizers", "losses", "metrics", "callbacks", "datasets", "utils", "saving", "training", "ops", "random"}
+_LAZY = {"distribution", "optimizers", "losses", "metrics", "callbacks", "datasets", "utils", "saving", "training", "ops", "random"}
 # Keras's top-level base classes, from packages that load on first use.
 _LAZY_NAMES = {"Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
                "Regularizer": "regularizers", "Constraint": "constraints"}

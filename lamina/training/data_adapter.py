@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 import jax
 import numpy as np
 
-from lamina.training import loops
+from lamina.training import loops, sharded
 
 
 def _is_frame(x):
@@ -132,6 +132,9 @@ class ArrayData:
 
     def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
         """The epoch in chunks of up to `chunk` steps (see the module docstring)."""
+        if getattr(runner, "dist", None) is not None:  # under a distribution: one SPMD program over the mesh
+            plan = self._sharded_plan(runner, chunk, shuffle)
+            return Chunks([Chunk(*part) for part in plan.chunks(seed, epoch)], plan.steps)
         plan = self._plan(runner, chunk, shuffle)
         order = plan.order(seed, epoch)
         return Chunks([Chunk(first, last, _gather(program, plan.arrays, order, start, limit), sample)
@@ -160,6 +163,15 @@ class ArrayData:
         plan = _Plan(self.on_device(), loops.sample_order(self.n, max(self.n, n_chunks * chunk * bs), bool(shuffle)),
                      parts, steps)
         self._cached_plan = (key, plan)
+        return plan
+
+    def _sharded_plan(self, runner, chunk, shuffle):
+        key = (runner, chunk, bool(shuffle), self.batch_size, self.max_steps, runner.dist)
+        cached = getattr(self, "_cached_sharded", None)
+        if cached is not None and cached[0][0] is runner and cached[0][1:] == key[1:]:
+            return cached[1]
+        plan = sharded.Plan(self, runner, chunk, bool(shuffle))
+        self._cached_sharded = (key, plan)
         return plan
 
     def on_device(self):
