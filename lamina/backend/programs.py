@@ -302,6 +302,7 @@ _PAYLOAD_GLOBALS = frozenset({
     ("jax._src.interpreters.pxla", "UnloadedMeshExecutable"),
     ("jax._src.layout", "Layout"),
     ("jax._src.linear_util", "DebugInfo"),
+    ("jax._src.mesh", "AbstractDevice"),
     ("jax._src.mesh", "AbstractMesh"),
     ("jax._src.mesh", "AxisType"),
     ("jax._src.named_sharding", "_unpickle_named_sharding"),

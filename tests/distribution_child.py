@@ -1,0 +1,121 @@
+"""Runs in a child process for tests/test_distribution.py (the parent has one CPU device; these need several).
+
+    python tests/distribution_child.py mesh OUT.json            # 4 local CPU devices
+    python tests/distribution_child.py worker OUT.npz PID PORT DATA.npz   # one of two processes, 2 devices each
+"""
+
+import json
+import os
+import sys
+
+MODE = sys.argv[1]
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=" + ("4" if MODE == "mesh" else "2")
+os.environ["JAX_PLATFORMS"] = "cpu"
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import lamina as keras  # noqa: E402
+from lamina import distribution  # noqa: E402
+from lamina.backend import programs  # noqa: E402
+
+
+def make_model(classes=4):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(classes)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def data(n=37):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 6)).astype("float32"), rng.integers(0, 4, size=(n,))
+
+
+def devices_of(variable):
+    return sorted(f"{d.platform}:{d.id}" for d in variable.value.sharding.device_set)
+
+
+def mesh_mode(out):
+    x, y = data()
+    results = {}
+    reference = make_model()
+    start = reference.get_weights()
+    ref_hist = reference.fit(x, y, batch_size=10, epochs=3, shuffle=False, verbose=0).history
+    results["single"] = {"loss": ref_hist["loss"], "weights": [w.tolist() for w in reference.get_weights()],
+                         "evaluate": reference.evaluate(x, y, verbose=0),
+                         "predict": reference.predict(x, verbose=0).tolist()}
+    single_counts = dict(programs.counts)
+
+    with distribution.DataParallel().scope():
+        model = make_model()
+        model.set_weights(start)
+        hist = model.fit(x, y, batch_size=10, epochs=3, shuffle=False, verbose=0).history
+        results["programs_after_dp"] = {k: v - single_counts.get(k, 0) for k, v in programs.counts.items()}
+        results["data_parallel"] = {
+            "loss": hist["loss"], "weights": [w.tolist() for w in model.get_weights()],
+            "evaluate": model.evaluate(x, y, verbose=0), "predict": model.predict(x, verbose=0).tolist(),
+            "kernel_devices": devices_of(model.layers[0].kernel),
+            "kernel_spec": str(model.layers[0].kernel.value.sharding.spec),
+            "train_on_batch": model.train_on_batch(x[:7], y[:7])}
+        results["data_parallel"]["predict_at_save"] = model.predict(x, verbose=0).tolist()
+        model.save(os.path.join(os.path.dirname(out), "dp.keras"))
+        shuffled = make_model()
+        shuffled.set_weights(start)
+        results["data_parallel"]["shuffled_loss"] = shuffled.fit(x, y, batch_size=10, epochs=2, verbose=0).history["loss"]
+    loaded = keras.models.load_model(os.path.join(os.path.dirname(out), "dp.keras"))
+    results["loaded"] = {"predict": loaded.predict(x, verbose=0).tolist(),
+                         "devices": devices_of(loaded.layers[0].kernel)}
+
+    mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map[".*dense.*kernel"] = (None, "model")
+    layout_map[".*dense.*bias"] = ("model",)
+    with distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
+        model = make_model()
+        model.set_weights(start)
+        hist = model.fit(x, y, batch_size=10, epochs=3, shuffle=False, verbose=0).history
+        kernel = model.layers[0].kernel.value
+        results["model_parallel"] = {
+            "loss": hist["loss"], "weights": [w.tolist() for w in model.get_weights()],
+            "kernel_spec": str(kernel.sharding.spec),
+            "kernel_shard_shapes": sorted({tuple(s.data.shape) for s in kernel.addressable_shards}),
+            "slot_spec": str(model.optimizer.variables[-1].value.sharding.spec),
+            "predict": model.predict(x, verbose=0).tolist()}
+    with open(out, "w") as f:
+        json.dump(results, f)
+
+
+def worker_mode(out, pid, port, data_file):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    distribution.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=pid)
+    given = np.load(data_file)
+    x, y = given["x"], given["y"]
+    start = [given[f"w{i}"] for i in range(4)]
+    results = {"devices": distribution.list_devices(), "local": [str(d) for d in jax.local_devices()]}
+    with distribution.DataParallel().scope():  # each process is given all the data and takes its slice
+        model = make_model()
+        model.set_weights(start)
+        hist = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+        results["auto_loss"] = np.asarray(hist["loss"])
+        results["auto_eval"] = np.asarray(model.evaluate(x, y, verbose=0))
+        results["auto_predict"] = model.predict(x, verbose=0)
+        for i, w in enumerate(model.get_weights()):
+            results[f"auto_w{i}"] = w
+    mine = np.array([r for r in range(len(x)) if (r % 8) // 4 == pid])  # this process's own rows
+    with distribution.DataParallel(auto_shard_dataset=False).scope():
+        model = make_model()
+        model.set_weights(start)
+        hist = model.fit(x[mine], y[mine], batch_size=4, epochs=3, shuffle=False, verbose=0).history
+        results["own_loss"] = np.asarray(hist["loss"])
+        for i, w in enumerate(model.get_weights()):
+            results[f"own_w{i}"] = w
+    np.savez(out, **{k: np.asarray(v) for k, v in results.items()})
+
+
+if __name__ == "__main__":
+    if MODE == "mesh":
+        mesh_mode(sys.argv[2])
+    else:
+        worker_mode(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
