@@ -68,6 +68,8 @@ def mesh_mode(out):
     results["loaded"] = {"predict": loaded.predict(x, verbose=0).tolist(),
                          "devices": devices_of(loaded.layers[0].kernel)}
 
+    results["stream"] = stream_and_keras_steps(x, y, start)
+
     mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
     layout_map = distribution.LayoutMap(mesh)
     layout_map[".*dense.*kernel"] = (None, "model")
@@ -85,6 +87,38 @@ def mesh_mode(out):
             "predict": model.predict(x, verbose=0).tolist()}
     with open(out, "w") as f:
         json.dump(results, f)
+
+
+def stream_and_keras_steps(x, y, start):
+    """A generator of batches of 10 (the last has 7 rows, padded to 8 over 4 devices); a Keras-form
+    train_step (exact batches: 16 rows, then a last batch of 4)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_training_keras_steps import X, Y, compiled_loss_model
+
+    def batches():
+        for i in range(0, len(x), 10):
+            yield x[i:i + 10], y[i:i + 10]
+
+    out = {}
+    for name, dist in (("single", None), ("dp", distribution.DataParallel())):
+        distribution.set_distribution(dist)
+        try:
+            model = make_model()
+            model.set_weights(start)
+            out[f"{name}_stream_loss"] = model.fit(batches(), epochs=1, verbose=0).history["loss"]
+            keras.utils.set_random_seed(3)
+            steps_model = compiled_loss_model(keras)
+            out[f"{name}_keras_steps_loss"] = steps_model.fit(X[:68], Y[:68], batch_size=16, epochs=2, shuffle=False,
+                                                              verbose=0).history["loss"]
+            out[f"{name}_keras_steps_weights"] = [w.tolist() for w in steps_model.get_weights()]
+            try:
+                steps_model.fit(X, Y, batch_size=10, epochs=1, verbose=0)
+                out[f"{name}_uneven_error"] = None
+            except ValueError as err:
+                out[f"{name}_uneven_error"] = str(err)
+        finally:
+            distribution.set_distribution(None)
+    return out
 
 
 def worker_mode(out, pid, port, data_file):

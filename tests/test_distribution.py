@@ -69,6 +69,16 @@ def test_distributed_programs_are_not_one_device_programs(mesh_run):
     assert counts.get("compiled", 0) >= 1
 
 
+def test_generators_and_keras_form_steps_under_data_parallel(mesh_run):
+    got = mesh_run["stream"]
+    _close(got["dp_stream_loss"], got["single_stream_loss"])
+    _close(got["dp_keras_steps_loss"], got["single_keras_steps_loss"])
+    for a, b in zip(got["dp_keras_steps_weights"], got["single_keras_steps_weights"]):
+        _close(a, b)
+    assert got["single_uneven_error"] is None
+    assert "split evenly over the 4 slices" in got["dp_uneven_error"]  # batches of 10 on 4 devices, no padding
+
+
 def test_saved_under_distribution_loads_on_one_device(mesh_run):
     loaded = mesh_run["loaded"]
     assert loaded["devices"] == ["cpu:0"]

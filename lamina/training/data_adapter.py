@@ -300,6 +300,10 @@ class StreamData:
     def _stream_chunks(self, runner, chunk):
         from concurrent.futures import ThreadPoolExecutor
 
+        dist = getattr(runner, "dist", None)
+        if dist is not None and dist._is_multi_process:
+            raise ValueError("In a multi-process job, give fit/evaluate in-memory arrays (NumPy, pandas): lamina "
+                             "splits those between the processes; generators and PyDatasets are not split yet.")
         program = runner.stacked()
         batches = self.batches()
         size = {"first": None}
@@ -323,8 +327,12 @@ class StreamData:
             if not items:
                 return None
             width = rows(items[0]) if runner.exact else size["first"]
+            if dist is not None:
+                width = sharded.stream_width(dist, width, runner.exact)
             stacked, masks = loops.stack_batches(items, width, chunk, rows)
             sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), stacked)
+            if dist is not None:  # [K, B, ...] split along B over the mesh's batch axis
+                stacked, masks = sharded.put_stacked(dist, (stacked, masks))
             return stacked, masks, len(items), sample
 
         done = 0

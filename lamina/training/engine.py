@@ -301,7 +301,8 @@ class Engine:
 
             @staticmethod
             def stacked():
-                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final))
+                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final),
+                                      out=None if dist is None else "chunk")
 
         Runner.dist = dist
         return Runner

@@ -148,6 +148,28 @@ def _agreed_max(value, pick=np.max):
     return int(pick(multihost_utils.process_allgather(np.int32(value))))
 
 
+def stream_width(dist, width, exact):
+    """Rows per stacked stream batch: `width` rounded up to a multiple of the batch axis (the rest masked);
+    exact (Keras-form) steps see no padding, so their batches must split evenly."""
+    replicas = dist.num_model_replicas
+    if width % replicas == 0:
+        return width
+    if exact:
+        raise ValueError(f"This model runs its own train_step/test_step (Keras-form steps, which see exact "
+                         f"batches), so each batch must split evenly over the {replicas} slices of the mesh's batch "
+                         f"axis; a batch of {width} rows does not. Make the data source's batch size a multiple "
+                         f"of {replicas}.")
+    return math.ceil(width / replicas) * replicas
+
+
+def put_stacked(dist, tree):
+    """Stacked stream batches [K, B, ...] (and masks [K, B]) on the mesh, split along B."""
+    mesh, axis = dist.device_mesh.backend_mesh, dist.batch_dim_name
+    return jax.tree_util.tree_map(
+        lambda a: placement.global_array(a, NamedSharding(mesh, PartitionSpec(None, axis, *([None] * (a.ndim - 2))))),
+        tree)
+
+
 def _local_take(x, i):
     return jnp.take(x[0], i[0], axis=0)[None]
 
