@@ -145,6 +145,20 @@ def worker_mode(out, pid, port, data_file):
         results["own_loss"] = np.asarray(hist["loss"])
         for i, w in enumerate(model.get_weights()):
             results[f"own_w{i}"] = w
+    # Model parallel inside each machine, data parallel across: the kernels are split over each process's two
+    # devices; saving gathers them (every process saves) into one ordinary file.
+    mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map[".*dense.*kernel"] = (None, "model")
+    with distribution.ModelParallel(layout_map=layout_map).scope():
+        model = make_model()
+        model.set_weights(start)
+        results["mp_loss"] = np.asarray(model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history["loss"])
+        results["mp_spec"] = str(model.layers[0].kernel.value.sharding.spec)
+        model.save(out + ".keras")
+    loaded = keras.models.load_model(out + ".keras")
+    for i, w in enumerate(loaded.get_weights()):
+        results[f"mp_w{i}"] = w
     np.savez(out, **{k: np.asarray(v) for k, v in results.items()})
 
 

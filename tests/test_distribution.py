@@ -98,7 +98,9 @@ def test_model_parallel_shards_the_kernel_and_matches(mesh_run):
 
 def test_two_processes_train_one_model(tmp_path):
     """Two processes on 127.0.0.1 (process 0 is the coordinator), two CPU devices each, gloo collectives:
-    one DataParallel model over the four devices, as a one-process run with the same global batch."""
+    one model over the four devices, as a one-process run with the same global batch: DataParallel with
+    the whole data given to each process, and with each process given its own rows; ModelParallel with the
+    kernels split inside each process, saved by both into files that load on one device."""
     import lamina as keras
 
     rng = np.random.default_rng(0)
@@ -131,8 +133,11 @@ def test_two_processes_train_one_model(tmp_path):
         _close(o["own_loss"], reference)  # each process given its own rows (auto_shard_dataset=False)
         _close(o["auto_eval"], model.evaluate(x, y, verbose=0))
         _close(o["auto_predict"], model.predict(x, verbose=0))
+    for o in out:
+        assert str(o["mp_spec"]) == "P(None, 'model')"
+        _close(o["mp_loss"], reference)
     for i, w in enumerate(model.get_weights()):
-        for kind in ("auto", "own"):
+        for kind in ("auto", "own", "mp"):
             np.testing.assert_array_equal(out[0][f"{kind}_w{i}"], out[1][f"{kind}_w{i}"])  # identical in both
             _close(out[0][f"{kind}_w{i}"], w)
 
