@@ -151,12 +151,16 @@ class CachedProgram:
     def __call__(self, *args):
         if jax.config.jax_disable_jit:
             return self.jitted(*args)
-        if self.layout is not None:
+        sig = memo = None
+        if self.layout is not None:  # the same shapes laid out otherwise are another program
             args = self.layout.place(args)
-        sig = signature(args)
-        program = self._programs.get(sig)
+            sig = signature(args)
+            memo = (sig, tuple(getattr(leaf, "sharding", None) for leaf in jax.tree_util.tree_leaves(args)))
+        else:
+            sig = memo = signature(args)
+        program = self._programs.get(memo)
         if program is None:
-            program = self._programs[sig] = self._obtain(sig, args)
+            program = self._programs[memo] = self._obtain(sig, args)
         return program(*args)
 
     def _obtain(self, sig, args):

@@ -207,6 +207,7 @@ class Variable:
             scope.add_update((self, value))
         else:
             self._value = value
+            self._place()
             _counters["assigned"] += 1
         return value
 

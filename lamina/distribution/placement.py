@@ -19,8 +19,7 @@ def multi_process():
 def global_array(value, sharding):
     """`value` (NumPy, a scalar or a jax.Array; the same global value in every process) laid out by `sharding`."""
     if isinstance(value, jax.Array):
-        if value.sharding == sharding or (value.ndim == len(np.shape(value)) and
-                                          value.sharding.is_equivalent_to(sharding, value.ndim)):
+        if value.sharding == sharding or value.sharding.is_equivalent_to(sharding, value.ndim):
             return value
         if not value.is_fully_addressable:  # already global: relaid out by XLA (every process runs this)
             return jax.jit(lambda v: v, out_shardings=sharding)(value)

@@ -14,7 +14,8 @@ Both are data sources with one interface for the engine's loop:
 
 With lamina's own steps a ragged last batch is padded and masked (one program per
 epoch); with Keras-form steps (`runner.exact`) batches are exact, as Keras gives them:
-a ragged last batch is run on its own.
+a ragged last batch is run on its own. Under a distribution, in-memory data is laid out
+over the mesh by `sharded.Plan`, and stream batches are split along the batch axis.
 """
 
 import math

@@ -18,6 +18,11 @@ steps run per XLA call; batch hooks fire between calls (every step when a callba
 overrides one); state is written back to the Variables before any callback can look
 and read again only if something assigned a Variable (a callback changing weights or
 the learning rate), so what a callback does takes effect at the next step.
+
+Under a distribution (`lamina.distribution`) the same loop runs over a device mesh:
+states are read laid out as their Variables (`StateSync`'s placer), in-memory data
+is split between the devices once (`sharded.Layout`), and every program is compiled
+with the mesh's shardings and keyed with the mesh (`sharded.ProgramLayout`).
 """
 
 import math
@@ -257,9 +262,9 @@ class Engine:
         program runs over its mesh (`out`: how its results lie, see `sharded.ProgramLayout`) and its keys hold
         the mesh, so it is never taken for a one-device program."""
         dist = current_distribution()
-        memo = name if dist is None else name + (("mesh", id(dist)),)
+        memo = name if dist is None else name + (("distribution", id(dist)),)
         found = self.programs.get(memo)
-        if found is None:
+        if found is None or (dist is not None and found.layout.dist is not dist):
             model = self.model
             layout = None if dist is None else sharded.ProgramLayout(dist, out)
             found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature),
