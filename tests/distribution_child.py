@@ -63,7 +63,8 @@ def mesh_mode(out):
         model.save(os.path.join(os.path.dirname(out), "dp.keras"))
         shuffled = make_model()
         shuffled.set_weights(start)
-        results["data_parallel"]["shuffled_loss"] = shuffled.fit(x, y, batch_size=10, epochs=2, verbose=0).history["loss"]
+        hist = shuffled.fit(x, y, batch_size=10, epochs=2, verbose=0).history
+        results["data_parallel"]["shuffled_loss"] = hist["loss"]
     loaded = keras.models.load_model(os.path.join(os.path.dirname(out), "dp.keras"))
     results["loaded"] = {"predict": loaded.predict(x, verbose=0).tolist(),
                          "devices": devices_of(loaded.layers[0].kernel)}
@@ -153,7 +154,8 @@ def worker_mode(out, pid, port, data_file):
     with distribution.ModelParallel(layout_map=layout_map).scope():
         model = make_model()
         model.set_weights(start)
-        results["mp_loss"] = np.asarray(model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history["loss"])
+        hist = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+        results["mp_loss"] = np.asarray(hist["loss"])
         results["mp_spec"] = str(model.layers[0].kernel.value.sharding.spec)
         model.save(out + ".keras")
     loaded = keras.models.load_model(out + ".keras")

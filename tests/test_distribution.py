@@ -59,6 +59,7 @@ def test_data_parallel_evaluate_and_predict(mesh_run):
     assert np.shape(dp["predict"]) == (37, 4)
     assert np.isfinite(dp["train_on_batch"]).all()  # 7 rows over 4 devices
     assert np.isfinite(dp["shuffled_loss"]).all() and len(dp["shuffled_loss"]) == 2
+    assert abs(dp["shuffled_loss"][0] - dp["loss"][0]) > 1e-6  # shuffle=True does shuffle (within each device)
 
 
 def test_distributed_programs_are_not_one_device_programs(mesh_run):

@@ -46,7 +46,8 @@ def to_jax_device(name):
     for device in candidates:
         if device.id == wanted:
             return device
-    raise ValueError(f"Device '{text}' not found; the {platform} devices are {[f'{platform}:{d.id}' for d in candidates]}.")
+    known = [f"{platform}:{d.id}" for d in candidates]
+    raise ValueError(f"Device '{text}' not found; the {platform} devices are {known}.")
 
 
 class DeviceMesh:

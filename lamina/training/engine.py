@@ -39,7 +39,8 @@ from lamina.callbacks import CallbackList, History
 from lamina.distribution import placement
 from lamina.distribution.strategies import distribution as current_distribution
 from lamina.layers.base import shapes_of
-from lamina.training import checks, compile_utils, data_adapter, host_predict, loops, program_key, sharded, steps, warmup
+from lamina.training import (checks, compile_utils, data_adapter, host_predict, loops, program_key, sharded, steps,
+                             warmup)
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
 

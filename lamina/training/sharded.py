@@ -43,7 +43,8 @@ class Layout:
         self.R = dist.num_model_replicas
         here = jax.process_index()
         axis_index = list(mesh.axis_names).index(self.axis)
-        owners = [{d.process_index for d in np.atleast_1d(np.take(mesh.devices, r, axis=axis_index)).flat} for r in range(self.R)]
+        owners = [{d.process_index for d in np.atleast_1d(np.take(mesh.devices, r, axis=axis_index)).flat}
+                  for r in range(self.R)]  # the processes holding each slice of the batch axis
         self.local = dist._is_multi_process and not dist.auto_shard_dataset
         if self.local:
             if any(len(o) > 1 for o in owners):
