@@ -214,3 +214,28 @@ def test_initialize_reads_keras_environment_variables(monkeypatch):
     assert seen == {"coordinator_address": "10.0.0.1:1234", "num_processes": 2, "process_id": 1}
     with pytest.raises(ValueError, match="lists 2 jobs"):
         runtime.initialize(num_processes=3)
+
+
+def test_layout_map_lookups_are_keras_lookups(keras):
+    from lamina import distribution
+
+    keys = {".*dense.*kernel": (None, "model"), ".*dense.*bias": ("model",), "conv2d/kernel": (None, None, None, "model"),
+            ".*embedding.*": (None, "model"), ".*dense_2.*": (None, None)}
+    queries = ["dense/kernel", "dense_1/bias", "sequential/dense/kernel", "conv2d/kernel", "conv2d/bias",
+               "my_embedding/embeddings", "dense_2/kernel", "x"]
+    answers = {}
+    for lib in (keras.distribution, distribution):
+        mesh = lib.DeviceMesh((1,), ["model"], lib.list_devices())
+        layout_map = lib.LayoutMap(mesh)
+        for key, axes in keys.items():
+            layout_map[key] = axes
+        found = []
+        for query in queries:
+            try:
+                layout = layout_map[query]
+                found.append(None if layout is None else tuple(layout.axes))
+            except ValueError:
+                found.append("several")
+        answers[lib.__name__.split(".")[0]] = found
+    assert answers["lamina"] == answers["keras"]
+    assert "several" in answers["lamina"] and (None, "model") in answers["lamina"]
