@@ -228,7 +228,8 @@ def _placer(dist):
         value = variable._value
         if not isinstance(value, jax.Array) or isinstance(value, jax.core.Tracer):
             return value
-        return placement.global_array(value, dist.variable_sharding(variable))
+        with jax.ensure_compile_time_eval():  # a Variable made while tracing still holds a concrete array
+            return placement.global_array(value, dist.variable_sharding(variable))
 
     return place
 
