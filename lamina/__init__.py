@@ -13,7 +13,7 @@ from lamina.models import Model, Sequential
 from lamina.models.functional import Functional
 
 _LAZY = {"optimizers", "losses", "metrics", "callbacks", "datasets", "utils", "saving", "training", "ops", "random",
-         "preprocessing", "wrappers", "tuners"}
+         "preprocessing", "wrappers", "tuners", "distribution"}
 # Keras's top-level base classes, from packages that load on first use.
 _LAZY_NAMES = {"Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
                "Regularizer": "regularizers", "Constraint": "constraints"}

@@ -135,40 +135,64 @@ class CachedProgram:
 
     `key_fn(signature)` returns a hex key naming the program for that signature, or None
     when it cannot vouch for one (then the program is traced and keyed by its lowered module).
+    `layout` (under a distribution): `place(args)` puts the arguments on the mesh,
+    `jit_kwargs(args)` gives `in_shardings` / `out_shardings`, `describe()` the mesh (JSON; in
+    every key, so a program for a mesh is never taken for a one-device run, nor for another
+    mesh), `storable` whether executables may go to disk (not in multi-process jobs).
     """
 
-    def __init__(self, fn, key_fn):
+    def __init__(self, fn, key_fn, layout=None):
         self.fn = fn
         self.jitted = jax.jit(fn)
         self.key_fn = key_fn
+        self.layout = layout
         self._programs = {}  # signature -> callable
 
     def __call__(self, *args):
         if jax.config.jax_disable_jit:
             return self.jitted(*args)
-        sig = signature(args)
-        program = self._programs.get(sig)
+        sig = memo = None
+        if self.layout is not None:  # the same shapes laid out otherwise are another program
+            args = self.layout.place(args)
+            sig = signature(args)
+            memo = (sig, tuple(getattr(leaf, "sharding", None) for leaf in jax.tree_util.tree_leaves(args)))
+        else:
+            sig = memo = signature(args)
+        program = self._programs.get(memo)
         if program is None:
-            program = self._programs[sig] = self._obtain(sig, args)
+            program = self._programs[memo] = self._obtain(sig, args)
         return program(*args)
 
     def _obtain(self, sig, args):
         folder = directory()
+        jit_kwargs, extra = {}, []
+        if self.layout is not None:
+            jit_kwargs = self.layout.jit_kwargs(args)
+            extra = [self.layout.describe(), _describe_shardings(jit_kwargs)]
+            if not self.layout.storable:
+                folder = None
         if folder is None:
             counts["jit"] += 1
-            return self.jitted
+            return jax.jit(self.fn, **jit_kwargs) if jit_kwargs else self.jitted
         in_tree = jax.tree_util.tree_structure((args, {}))
         key = self.key_fn(sig)
         if key is not None:
             fn = self.fn
+            key = key_for(key, *extra) if extra else key
             return _find_or_compile(folder, key, in_tree, None,
-                                    lambda: jax.jit(_named(fn, key)).lower(*args).compile())
+                                    lambda: jax.jit(_named(fn, key), **jit_kwargs).lower(*args).compile())
         # keep_unused: a pruned argument is invisible in the module's text, so which ones were kept
         # would be missing from the key.
-        lowered = jax.jit(self.fn, keep_unused=True).lower(*args)
-        key = key_for("traced", lowered.as_text(debug_info=False), str(in_tree), str(lowered.out_tree))
+        lowered = jax.jit(self.fn, keep_unused=True, **jit_kwargs).lower(*args)
+        key = key_for("traced", lowered.as_text(debug_info=False), str(in_tree), str(lowered.out_tree), *extra)
         counts["traced"] += 1
         return _find_or_compile(folder, key, in_tree, lowered.out_tree, lowered.compile)
+
+
+def _describe_shardings(jit_kwargs):
+    """The shardings a program is compiled with, as text for its key (the mesh's devices are described apart)."""
+    return {name: [str(getattr(s, "spec", s)) for s in jax.tree_util.tree_leaves(value)]
+            for name, value in sorted(jit_kwargs.items())}
 
 
 def _find_or_compile(folder, key, in_tree, out_tree, compile):
@@ -282,6 +306,7 @@ _PAYLOAD_GLOBALS = frozenset({
     ("jax._src.interpreters.pxla", "UnloadedMeshExecutable"),
     ("jax._src.layout", "Layout"),
     ("jax._src.linear_util", "DebugInfo"),
+    ("jax._src.mesh", "AbstractDevice"),
     ("jax._src.mesh", "AbstractMesh"),
     ("jax._src.mesh", "AxisType"),
     ("jax._src.named_sharding", "_unpickle_named_sharding"),

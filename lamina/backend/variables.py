@@ -20,6 +20,24 @@ from lamina.backend.scope import current_scope
 
 _uid = itertools.count()
 _counters = {"created": 0, "assigned": 0}
+_placement = {"place": None}
+
+
+def set_placement(place):
+    """`place(variable) -> value` lays out each Variable as it is made and named (`lamina.distribution`
+    sets it while a distribution is current); None: values stay where JAX puts them."""
+    _placement["place"] = place
+
+
+def host_array(value):
+    """`value` as NumPy, also when it spans other processes' devices (gathered: every process must ask)."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable:
+        if value.sharding.is_fully_replicated:
+            return np.asarray(value.addressable_shards[0].data)
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+    return np.asarray(value)
 
 
 def variables_created():
@@ -103,7 +121,7 @@ class Variable:
         self.uid = next(_uid)
         _counters["created"] += 1
         self.name = name or "variable"
-        self.path = self.name
+        self._path = self.name
         self.trainable = bool(trainable)
         self.autocast = autocast
         self.aggregation = aggregation
@@ -132,6 +150,22 @@ class Variable:
                 f"Variable '{self.name}': the initial value has shape {tuple(self._value.shape)}, "
                 f"but shape={tuple(shape)} was given."
             )
+        self._place()
+
+    @property
+    def path(self):
+        """"<layer>/<name>" once a layer owns it (the key `LayoutMap`s match), else the name."""
+        return self._path
+
+    @path.setter
+    def path(self, value):
+        self._path = value
+        self._place()
+
+    def _place(self):
+        place = _placement["place"]
+        if place is not None:
+            self._value = place(self)
 
     @property
     def shape(self):
@@ -173,6 +207,7 @@ class Variable:
             scope.add_update((self, value))
         else:
             self._value = value
+            self._place()
             _counters["assigned"] += 1
         return value
 
@@ -183,17 +218,17 @@ class Variable:
         return self.assign(self.value - delta)
 
     def numpy(self):
-        return np.asarray(self.value)
+        return host_array(self.value)
 
     def __array__(self, dtype=None, copy=None):
-        arr = np.asarray(self.value)
+        arr = host_array(self.value)
         return arr.astype(dtype) if dtype is not None else arr
 
     def __jax_array__(self):
         return self.value
 
     def __repr__(self):
-        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}, value={np.asarray(self._value)}>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}, value={host_array(self._value)}>"
 
     def __int__(self):
         return int(self.value)

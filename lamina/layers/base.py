@@ -497,7 +497,7 @@ class Layer(tracking.Trackable):
 
     def get_weights(self):
         """The weights' values as a list of NumPy arrays (order of `weights`)."""
-        return [np.asarray(v.value) for v in self.weights]
+        return [v.numpy() for v in self.weights]  # numpy(): also for values split over processes
 
     def set_weights(self, weights):
         """Set all weights from a list of arrays; counts, shapes and values are all checked before any is set."""
@@ -528,7 +528,7 @@ class Layer(tracking.Trackable):
     def save_own_variables(self, store):
         """Write this layer's own variables into `store` as {"0": array, "1": ...} (Keras's file layout)."""
         for i, v in enumerate(self._tracked_variables()):
-            store[str(i)] = np.asarray(v.value)
+            store[str(i)] = v.numpy()
 
     def load_own_variables(self, store):
         """Read what `save_own_variables` wrote; count and shapes are checked before anything changes."""

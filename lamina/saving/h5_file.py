@@ -59,7 +59,7 @@ def _write_subset(group, variables):
     names = _unique_names(variables)
     hdf5.write_names_attr(group, "weight_names", names)
     for name, variable in zip(names, variables):
-        weights_file.write_array(group, name, np.asarray(variable.value))
+        weights_file.write_array(group, name, variable.numpy())
 
 
 def _keras_loss_name(spec):
@@ -117,7 +117,7 @@ def write(model, path, include_optimizer=True):
             names = [f"{optimizer.name}/{v.name}" for v in optimizer.variables]
             hdf5.write_names_attr(opt_group, "weight_names", names)
             for name, variable in zip(names, optimizer.variables):
-                weights_file.write_array(opt_group, name, np.asarray(variable.value))
+                weights_file.write_array(opt_group, name, variable.numpy())
 
 
 # ----- reading --------------------------------------------------------------------------------------

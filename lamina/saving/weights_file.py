@@ -57,7 +57,7 @@ def _own_arrays(obj):
         store = {}
         obj.save_own_variables(store)
         return {str(k): np.asarray(v) for k, v in store.items()}
-    return {str(i): np.asarray(v.value) for i, v in enumerate(obj._tracked_variables())}
+    return {str(i): v.numpy() for i, v in enumerate(obj._tracked_variables())}
 
 
 def write_array(group, key, value):

@@ -14,7 +14,8 @@ Both are data sources with one interface for the engine's loop:
 
 With lamina's own steps a ragged last batch is padded and masked (one program per
 epoch); with Keras-form steps (`runner.exact`) batches are exact, as Keras gives them:
-a ragged last batch is run on its own.
+a ragged last batch is run on its own. Under a distribution, in-memory data is laid out
+over the mesh by `sharded.Plan`, and stream batches are split along the batch axis.
 """
 
 import math
@@ -23,7 +24,7 @@ from typing import Callable, NamedTuple
 import jax
 import numpy as np
 
-from lamina.training import loops
+from lamina.training import loops, sharded
 
 
 def _is_frame(x):
@@ -132,6 +133,9 @@ class ArrayData:
 
     def chunks(self, runner, chunk, epoch=0, shuffle=False, seed=0):
         """The epoch in chunks of up to `chunk` steps (see the module docstring)."""
+        if getattr(runner, "dist", None) is not None:  # under a distribution: one SPMD program over the mesh
+            plan = self._sharded_plan(runner, chunk, shuffle)
+            return Chunks([Chunk(*part) for part in plan.chunks(seed, epoch)], plan.steps)
         plan = self._plan(runner, chunk, shuffle)
         order = plan.order(seed, epoch)
         return Chunks([Chunk(first, last, _gather(program, plan.arrays, order, start, limit), sample)
@@ -160,6 +164,15 @@ class ArrayData:
         plan = _Plan(self.on_device(), loops.sample_order(self.n, max(self.n, n_chunks * chunk * bs), bool(shuffle)),
                      parts, steps)
         self._cached_plan = (key, plan)
+        return plan
+
+    def _sharded_plan(self, runner, chunk, shuffle):
+        key = (runner, chunk, bool(shuffle), self.batch_size, self.max_steps, runner.dist)
+        cached = getattr(self, "_cached_sharded", None)
+        if cached is not None and cached[0][0] is runner and cached[0][1:] == key[1:]:
+            return cached[1]
+        plan = sharded.Plan(self, runner, chunk, bool(shuffle))
+        self._cached_sharded = (key, plan)
         return plan
 
     def on_device(self):
@@ -294,6 +307,10 @@ class StreamData:
     def _stream_chunks(self, runner, chunk):
         from concurrent.futures import ThreadPoolExecutor
 
+        dist = getattr(runner, "dist", None)
+        if dist is not None and dist._is_multi_process:
+            raise ValueError("In a multi-process job, give fit/evaluate in-memory arrays (NumPy, pandas): lamina "
+                             "splits those between the processes; generators and PyDatasets are not split yet.")
         program = runner.stacked()
         batches = self.batches()
         size = {"first": None}
@@ -317,8 +334,12 @@ class StreamData:
             if not items:
                 return None
             width = rows(items[0]) if runner.exact else size["first"]
+            if dist is not None:
+                width = sharded.stream_width(dist, width, runner.exact)
             stacked, masks = loops.stack_batches(items, width, chunk, rows)
             sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), stacked)
+            if dist is not None:  # [K, B, ...] split along B over the mesh's batch axis
+                stacked, masks = sharded.put_stacked(dist, (stacked, masks))
             return stacked, masks, len(items), sample
 
         done = 0

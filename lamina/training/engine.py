@@ -18,6 +18,11 @@ steps run per XLA call; batch hooks fire between calls (every step when a callba
 overrides one); state is written back to the Variables before any callback can look
 and read again only if something assigned a Variable (a callback changing weights or
 the learning rate), so what a callback does takes effect at the next step.
+
+Under a distribution (`lamina.distribution`) the same loop runs over a device mesh:
+states are read laid out as their Variables (`StateSync`'s placer), in-memory data
+is split between the devices once (`sharded.Layout`), and every program is compiled
+with the mesh's shardings and keyed with the mesh (`sharded.ProgramLayout`).
 """
 
 import math
@@ -31,8 +36,11 @@ from lamina.backend import programs
 from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
+from lamina.distribution import placement
+from lamina.distribution.strategies import distribution as current_distribution
 from lamina.layers.base import shapes_of
-from lamina.training import checks, compile_utils, data_adapter, host_predict, loops, program_key, steps, warmup
+from lamina.training import (checks, compile_utils, data_adapter, host_predict, loops, program_key, sharded, steps,
+                             warmup)
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
 
@@ -98,11 +106,19 @@ def _output_names(model, spec):
     return [last]
 
 
+def _to_host(tree):
+    """Device values -> NumPy in one transfer (values spanning other processes' devices: their local copy)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    if any(isinstance(v, jax.Array) and not v.is_fully_addressable for v in leaves):
+        return jax.tree_util.tree_map(placement.host_array, tree)
+    return jax.device_get(tree)
+
+
 def _pythonify(logs):
     """Device logs -> {name: float} with keys sorted, as Keras gives them to callbacks and History."""
     logs = logs or {}
     if any(isinstance(v, jax.Array) for v in jax.tree_util.tree_leaves(logs)):
-        logs = jax.device_get(logs)  # one transfer for all the values
+        logs = _to_host(logs)  # one transfer for all the values
     out = {}
     for key in sorted(logs):
         value = logs[key]
@@ -244,14 +260,27 @@ class Engine:
 
     # ----- programs --------------------------------------------------------------------------------
 
-    def program(self, name, fn):
-        """`fn` compiled (cached here and on disk under a key of the model and `name`)."""
-        found = self.programs.get(name)
-        if found is None:
+    def program(self, name, fn, out=None):
+        """`fn` compiled (cached here and on disk under a key of the model and `name`). Under a distribution the
+        program runs over its mesh (`out`: how its results lie, see `sharded.ProgramLayout`) and its keys hold
+        the mesh, so it is never taken for a one-device program."""
+        dist = current_distribution()
+        memo = name if dist is None else name + (("distribution", id(dist)),)
+        found = self.programs.get(memo)
+        if found is None or (dist is not None and found.layout.dist is not dist):
             model = self.model
-            found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature))
-            self.programs[name] = found
+            layout = None if dist is None else sharded.ProgramLayout(dist, out)
+            found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature),
+                                           layout)
+            self.programs[memo] = found
         return found
+
+    def _placer(self):
+        """Under a distribution: `StateSync`'s placer (each Variable's sharding, and how to put a value there)."""
+        dist = current_distribution()
+        if dist is None:
+            return None
+        return lambda groups: (sharded.state_shardings(dist, groups), placement.global_array)
 
     def _steps(self, kind):
         return Steps(self, kind)
@@ -261,8 +290,17 @@ class Engine:
         engine, s = self, self._steps(kind)
         tag = ("keras" if s.exact else "lamina", kind)
 
+        dist = current_distribution()
+
         class Runner:
             exact = s.exact
+
+            @staticmethod
+            def sharded_gather(n_steps, guard):
+                mesh = dist.device_mesh.backend_mesh
+                return engine.program(tag + ("sharded", n_steps, guard),
+                                      sharded.gather_chunk(s.step, s.final, n_steps, mesh, dist.batch_dim_name, guard),
+                                      out="chunk")
 
             @staticmethod
             def gather(n_steps, batch_size, guard):
@@ -271,8 +309,10 @@ class Engine:
 
             @staticmethod
             def stacked():
-                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final))
+                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final),
+                                      out=None if dist is None else "chunk")
 
+        Runner.dist = dist
         return Runner
 
     def traced_once(self, method):
@@ -318,7 +358,8 @@ class Engine:
         optimizer = model.optimizer if with_optimizer else None
         if optimizer is not None:
             self._build_optimizer()
-        return StateSync(model, optimizer, self.setup.metrics)
+        self._state_sync = StateSync(model, optimizer, self.setup.metrics, placer=self._placer())
+        return self._state_sync
 
     def _build_optimizer(self):
         """Build the optimizer on the model's trainable variables (again if they changed)."""
@@ -329,7 +370,11 @@ class Engine:
 
     def _fresh(self, state):
         """`state` with its metrics at their initial values."""
-        return state._replace(metrics_variables=self.setup.fresh_metrics())
+        fresh = self.setup.fresh_metrics()
+        sync = getattr(self, "_state_sync", None)
+        if sync is not None and sync.shardings is not None:
+            fresh = sync.place("metrics", fresh)
+        return state._replace(metrics_variables=fresh)
 
     # ----- fit -----------------------------------------------------------------------------------
 
@@ -447,7 +492,7 @@ class Engine:
         """Give the queued epochs' logs to the callbacks (History); returns the last epoch's logs."""
         epoch_logs = None
         for epoch, logs in zip(range(initial_epoch, initial_epoch + len(pending)),
-                               jax.device_get([p[1] for p in pending])):
+                               _to_host([p[1] for p in pending])):
             epoch_logs = self._epoch_logs(logs)
             cbs.on_epoch_end(epoch, epoch_logs)
         return epoch_logs
@@ -606,6 +651,8 @@ class Engine:
         batch_size = min(batch_size, n)
         if not model.built:
             model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+        if current_distribution() is not None:
+            return self._predict_sharded(x, n, batch_size, cbs)
         wants_batches = cbs.batch_interval("predict") is not None
         if (n <= min(batch_size, host_predict.MAX_ROWS) and not wants_batches and model.jit_compile
                 and not self.keras_steps and not cbs.user_callbacks):
@@ -658,6 +705,31 @@ class Engine:
                     cbs.progbar.update_chunk(steps_total, None, steps_total, kind="predict")
             cbs.on_predict_end()
         return jax.tree_util.tree_map(np.asarray, out)
+
+    def _predict_sharded(self, x, n, batch_size, cbs):
+        """predict over the mesh: every batch split along the batch axis, all steps in one program (rows past
+        the data are padding, dropped). Batch hooks: one `on_predict_batch_end` at the end, as for one long chunk."""
+        model, dist = self.model, current_distribution()
+        layout = sharded.Layout(dist, n, batch_size, math.ceil(n / batch_size))
+        sync = StateSync(model, placer=self._placer())
+        model.stop_predicting = False
+        with jax.disable_jit(not model.jit_compile):
+            cbs.on_predict_begin()
+            state = sync.read(PredictState)
+            arrays = layout.put_rows(x)
+            idx, _ = layout.order(layout.steps, False)
+            program = self.program(("predict_sharded", layout.steps, layout.b),
+                                   sharded.predict_chunk(self._predict_step(), layout.steps,
+                                                         dist.device_mesh.backend_mesh, dist.batch_dim_name),
+                                   out="predict")
+            out, state = program(state, arrays, idx)
+            sync.write(state)
+            out = jax.tree_util.tree_map(layout.gather_rows, out)
+            cbs.on_predict_batch_end(layout.steps - 1, {"outputs": out})
+            if cbs.progbar is not None:
+                cbs.progbar.update_chunk(layout.steps, None, layout.steps, kind="predict")
+            cbs.on_predict_end()
+        return out
 
     def _predict_stream(self, data, cbs):
         outs = []

@@ -61,21 +61,30 @@ class StateSync:
         model: the model; its optimizer and metrics are included when given.
         optimizer: the optimizer (or None), metrics: the metric objects whose variables form
             `metrics_variables`, in order.
+        placer: under a distribution, `placer(variables) -> (shardings, put)`: states read are laid out.
     """
 
-    def __init__(self, model, optimizer=None, metrics=()):
+    def __init__(self, model, optimizer=None, metrics=(), placer=None):
         self.variables = {
             "trainable": list(model.trainable_variables),
             "non_trainable": list(model.non_trainable_variables),
             "optimizer": list(optimizer.variables) if optimizer is not None else [],
             "metrics": [v for m in metrics for v in m.variables],
         }
+        # Under a distribution: each Variable's sharding, and `place(values, sharding)`.
+        self.shardings, self._put = placer(self.variables) if placer is not None else (None, None)
         self.seen = assignments()
+
+    def place(self, name, values):
+        """`values` of the Variables `name` ("metrics", ...) laid out as those Variables are (as is on one device)."""
+        if self.shardings is None:
+            return list(values)
+        return [self._put(value, s) for value, s in zip(values, self.shardings[name])]
 
     def read(self, kind):
         """A fresh `kind` (TrainState, EvalState or PredictState) from the Variables' current values."""
         self.seen = assignments()
-        return kind(*([v.value for v in self.variables[name]] for name in _FIELDS[kind]))
+        return kind(*(self.place(name, [v.value for v in self.variables[name]]) for name in _FIELDS[kind]))
 
     def write(self, state):
         """Store a state's values in the Variables (not counted as an assignment)."""
