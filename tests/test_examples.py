@@ -22,7 +22,8 @@ pytest.importorskip("PIL", reason="the picture checks read the files with Pillow
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 NAMES = ("pima_mlp", "mnist_mlp_experiments", "fashion_mnist_classifier", "california_housing_regression",
-         "save_restore_callbacks", "perceptron_xor", "playground", "cnn_fashion_mnist", "lstm_sequences")
+         "save_restore_callbacks", "perceptron_xor", "playground", "cnn_fashion_mnist", "lstm_sequences",
+         "distributed_data_parallel")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -157,3 +158,22 @@ def test_python_m_lamina_without_matplotlib_says_how_to_get_it(tmp_path, capsys,
     assert main(["--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) is None
     assert 'pip install "lamina[plot]"' in capsys.readouterr().out
     assert not (tmp_path / "pima_learning_curves.png").exists()
+
+
+def test_distributed_data_parallel_on_four_cpu_devices_twice_from_one_program_cache(tmp_path):
+    """As a script it asks XLA for 4 CPU devices; the second run loads the first run's stored programs (which
+    must run on one device of the four, not on all of them)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "LAMINA_COMPILATION_CACHE_DIR": str(tmp_path / "programs"), "PYTHONPATH": str(ROOT)}
+    env.pop("XLA_FLAGS", None)
+    for run in (1, 2):
+        done = subprocess.run([sys.executable, str(EXAMPLES / "distributed_data_parallel.py"), "--quick", "--out",
+                               str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"run {run}:\n{done.stdout}\n{done.stderr}"
+        assert "4 device(s): cpu:0, cpu:1, cpu:2, cpu:3" in done.stdout
+        gap = float(done.stdout.split("Largest loss difference between the two runs: ")[1].split()[0])
+        assert gap < 1e-4
+    assert any((tmp_path / "programs").iterdir())
+    assert_picture(tmp_path / "data_parallel_losses.png")

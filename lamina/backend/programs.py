@@ -138,7 +138,7 @@ class CachedProgram:
     `layout` (under a distribution): `place(args)` puts the arguments on the mesh,
     `jit_kwargs(args)` gives `in_shardings` / `out_shardings`, `describe()` the mesh (JSON; in
     every key, so a program for a mesh is never taken for a one-device run, nor for another
-    mesh), `storable` whether executables may go to disk (not in multi-process jobs).
+    mesh), `storable` whether executables may go to disk.
     """
 
     def __init__(self, fn, key_fn, layout=None):
@@ -158,6 +158,14 @@ class CachedProgram:
             memo = (sig, tuple(getattr(leaf, "sharding", None) for leaf in jax.tree_util.tree_leaves(args)))
         else:
             sig = memo = signature(args)
+            spread = _spread(args)
+            if spread:  # arguments laid out over several devices (a distribution placed them): jit decides
+                memo = (sig, spread)
+                program = self._programs.get(memo)
+                if program is None:
+                    counts["jit"] += 1
+                    program = self._programs[memo] = jax.jit(self.fn)
+                return program(*args)
         program = self._programs.get(memo)
         if program is None:
             program = self._programs[memo] = self._obtain(sig, args)
@@ -187,6 +195,20 @@ class CachedProgram:
         key = key_for("traced", lowered.as_text(debug_info=False), str(in_tree), str(lowered.out_tree), *extra)
         counts["traced"] += 1
         return _find_or_compile(folder, key, in_tree, lowered.out_tree, lowered.compile)
+
+
+@functools.cache
+def _several_devices():
+    return jax.device_count() > 1
+
+
+def _spread(args):
+    """The shardings of the arguments that live on more than one device (empty when all are on one): a
+    program compiled for them is another program, and is not stored (see `Layout.storable`)."""
+    if not _several_devices():
+        return ()
+    return tuple(str(leaf.sharding) for leaf in jax.tree_util.tree_leaves(args)
+                 if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) > 1)
 
 
 def _describe_shardings(jit_kwargs):
@@ -263,7 +285,11 @@ def _load(folder, key, in_tree, out_tree):
         if out_tree is None:
             out_tree = program_trees.rebuild(meta.get("out_tree"))
         _check_payload(payload)
-        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        # Stored programs run on one device: by default JAX would load them for every local device.
+        device = jax.config.jax_default_device
+        if not isinstance(device, jax.Device):  # None or a platform name
+            device = jax.devices(device)[0]
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree, execution_devices=[device])
     except Exception as err:  # verified bytes that still do not load (checked names, another jaxlib): drop
         path = program_store.path_of(folder, key)
         program_store.remove(path)

@@ -281,7 +281,9 @@ class ProgramLayout:
     def __init__(self, dist, out=None):
         self.dist, self.out = dist, out
         self.mesh = dist.device_mesh.backend_mesh
-        self.storable = not placement.multi_process()
+        # Compiled per process, never stored: JAX's serialized sharded executables pickle their `Mesh`, which
+        # the program cache's allowlist reader refuses (it runs no code from disk).
+        self.storable = False
 
     def describe(self):
         return self.dist.describe()
