@@ -77,8 +77,10 @@ def test_stops_when_the_loss_diverges():
 def test_plot(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     found = find_learning_rate(_model(), X, Y, batch_size=16, max_rate=1.0)
-    axes = found.plot(tmp_path / "lr.png")
-    assert (tmp_path / "lr.png").stat().st_size > 0 and axes.get_xscale() == "log"
+    from pictures import assert_picture
+
+    assert found.plot(tmp_path / "lr.png") == str(tmp_path / "lr.png")
+    assert_picture(tmp_path / "lr.png")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"lamina\[plot\]"):
         found.plot(tmp_path / "again.png")

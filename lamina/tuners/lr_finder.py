@@ -45,34 +45,29 @@ class LearningRateFinder:
         self.suggested = self.min_loss_rate / 10
 
     def plot(self, path=None):
-        """Loss against rate on a log axis, the suggestion marked; saved to `path` or shown. Returns the axes."""
-        try:
-            import matplotlib
-        except ImportError as error:
-            raise ImportError("LearningRateFinder.plot needs matplotlib: `pip install lamina[plot]` "
-                              "(or `pip install matplotlib`).") from error
-        if path is not None:
-            from matplotlib.figure import Figure
+        """Loss against rate on a log axis (each batch's loss faint, the smoothed curve on top), the minimum
+        and the suggestion marked, in lamina's picture style; saved to `path` (returns the path) or shown
+        (returns the axes). Needs matplotlib (`pip install "lamina[plot]"`)."""
+        from lamina.utils import plotting
 
-            figure = Figure(figsize=(6, 4))
-        else:
-            import matplotlib.pyplot as plt
-
-            figure = plt.figure(figsize=(6, 4))
-        del matplotlib
-        axes = figure.add_subplot()
-        axes.plot(self.rates, self.losses)
-        axes.axvline(self.suggested, linestyle="--", color="gray", label=f"suggested {self.suggested:.3g}")
+        fig, axes = plotting.figure(title="Learning-rate range test", interactive=path is None)
+        axes.plot(self.rates, self.raw_losses, color=plotting.COLORS[0], alpha=0.25, linewidth=0.8,
+                  label="each batch")
+        axes.plot(self.rates, self.losses, color=plotting.COLORS[0], linewidth=2, label="smoothed")
+        axes.axvline(self.min_loss_rate, linestyle=":", color=plotting.COLORS[5],
+                     label=f"lowest loss at {self.min_loss_rate:.3g}")
+        axes.axvline(self.suggested, linestyle="--", color=plotting.COLORS[2], label=f"suggested {self.suggested:.3g}")
         axes.set_xscale("log")
-        axes.set_xlabel("learning rate")
-        axes.set_ylabel("loss (smoothed)")
-        axes.legend()
+        finite = self.losses[np.isfinite(self.losses)]
+        if len(finite):  # keep the diverging tail from flattening the curve
+            low, high = float(finite.min()), float(np.percentile(finite, 95))
+            axes.set_ylim(low - 0.05 * (high - low + 1e-12), high + 0.25 * (high - low + 1e-12))
+        plotting.style(axes, xlabel="learning rate (log scale)", ylabel="training loss", legend=True)
         if path is not None:
-            figure.savefig(path)
-        else:
-            import matplotlib.pyplot as plt
+            return plotting.save(fig, path)
+        import matplotlib.pyplot as plt
 
-            plt.show()
+        plt.show()
         return axes
 
     def __repr__(self):
