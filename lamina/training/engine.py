@@ -254,10 +254,17 @@ class Engine:
     def _steps(self, kind):
         return Steps(self, kind)
 
-    def _runner(self, kind):
-        """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test")."""
+    def _runner(self, kind, vectorize=None):
+        """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test").
+
+        `vectorize`: None, or `(tag, wrap)` (`lamina.tuners.Population`): each chunk function becomes
+        `wrap(chunk)` (one running it for many members' stacked states) and its program names get `tag`.
+        """
         engine, s = self, self._steps(kind)
         tag = ("keras" if s.exact else "lamina", kind)
+        wrap = lambda chunk: chunk  # noqa: E731
+        if vectorize is not None:
+            tag, wrap = tag + tuple(vectorize[0]), vectorize[1]
 
         class Runner:
             exact = s.exact
@@ -265,11 +272,11 @@ class Engine:
             @staticmethod
             def gather(n_steps, batch_size, guard):
                 return engine.program(tag + ("gather", n_steps, batch_size, guard),
-                                      loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard))
+                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
 
             @staticmethod
             def stacked():
-                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final))
+                return engine.program(tag + ("stacked",), wrap(loops.stacked_chunk(s.step, s.final)))
 
         return Runner
 

@@ -1,0 +1,1 @@
+from lamina.tuners.population import Population  # noqa: F401

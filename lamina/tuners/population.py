@@ -1,0 +1,306 @@
+"""`Population`: many compiled models of one architecture trained in one vectorized program.
+
+    population = Population([make_model(seed, lr) for seed, lr in trials])
+    histories = population.fit(x, y, epochs=150, batch_size=10, validation_split=0.2)
+    losses = population.evaluate(x_test, y_test)       # one result per model, as model.evaluate gives it
+    outputs = population.predict(x_test)               # one array per model
+
+The members' states (weights, optimizer and metric variables) are stacked along a new first axis
+and the engine's own compiled chunk of steps (`lamina.training.loops` over `steps.py`) runs under
+`jax.vmap`: one XLA call trains every member on the same batches. Float hyperparameters that differ
+(learning rate, optimizer floats, regularizer factors, dropout rates) are inputs of that program
+(`lamina.tuners.varying`); anything else that differs is refused, naming the first difference.
+
+Every member trains as it would alone: `fit` draws the shuffle exactly as `model.fit` does (one
+draw from the global seed stream), so after `keras.utils.set_random_seed(s)` each member's losses
+and weights equal those of `set_random_seed(s); member.fit(...)` with the same arguments. Afterwards
+each model holds its own trained weights, optimizer state, metric values and `model.history`.
+
+Not (yet) supported: callbacks (each member gets its `History`; a callback such as EarlyStopping
+would have to act per member), generators / datasets as data, and models that run Keras-form steps
+(an overridden `train_step`, ...). These are refused with a clear error.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.backend.program_trees import register_namedtuple
+from lamina.backend.random import draw_key
+from lamina.callbacks import History
+from lamina.layers.base import shapes_of
+from lamina.training import data_adapter, loops
+from lamina.training.engine import _due, _finalize_variables, _positive_int, _pythonify, _verbose
+from lamina.training.state import EvalState, PredictState, StateSync, TrainState
+from lamina.tuners import varying as varying_lib
+
+
+@register_namedtuple
+class Members(NamedTuple):
+    """The population's state in a compiled program: `states` (a TrainState, EvalState or PredictState
+    whose arrays have a leading [members] axis) and `hyper` ({path: float32 [members]})."""
+
+    states: object
+    hyper: dict
+
+
+def _vectorized(varying):
+    """The engine's `vectorize` argument: chunk functions run for every member under `jax.vmap`."""
+
+    def wrap(chunk):
+        def members_chunk(members, logs, *data):
+            def one(state, hyper, logs):
+                with varying_lib.bound(varying, hyper):
+                    return chunk(state, logs, *data)
+
+            states, logs = jax.vmap(one)(members.states, members.hyper, logs)
+            return Members(states, members.hyper), logs
+
+        return members_chunk
+
+    return ("population",) + tuple(v.path for v in varying), wrap
+
+
+def _stack(states):
+    """Member states -> one state with a leading [members] axis (one transfer each way)."""
+    host = jax.device_get(states)
+    return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack(rows), *host))
+
+
+def _unstack(state, count):
+    host = jax.device_get(state)
+    return jax.device_put([jax.tree_util.tree_map(lambda a: a[i], host) for i in range(count)])
+
+
+class Population:
+    """Train, evaluate and predict with many compiled models of one architecture at once.
+
+    Args:
+        models: a list of compiled models (distinct objects, each with its own optimizer) that share
+            one architecture and compile settings; they may differ in their weights and in float
+            hyperparameters (see the module docstring). Checked here and again at every call.
+    """
+
+    def __init__(self, models):
+        models = list(models) if isinstance(models, (list, tuple)) else models
+        if not isinstance(models, list) or not models:
+            raise ValueError(f"Population: `models` must be a non-empty list of compiled models; got {models!r}.")
+        for i, model in enumerate(models):
+            if not getattr(model, "compiled", False):
+                raise ValueError(f"Population: models[{i}] is not compiled; call `compile(...)` on every member "
+                                 "first (same loss and metrics, any float hyperparameters).")
+        for what, items in (("model", models), ("optimizer", [m.optimizer for m in models])):
+            seen = {}
+            for i, item in enumerate(items):
+                if id(item) in seen:
+                    raise ValueError(f"Population: models[{i}] shares its {what} object with models[{seen[id(item)]}]; "
+                                     f"each member needs its own {what} (they are trained side by side).")
+                seen[id(item)] = i
+        self.models = models
+        self._check()
+
+    def __len__(self):
+        return len(self.models)
+
+    def _check(self):
+        """The varying floats (re-checked each call: members may have been changed)."""
+        for i, model in enumerate(self.models):
+            if model._engine.keras_steps:
+                raise ValueError(
+                    f"Population: models[{i}] runs Keras-form steps (it overrides train_step or a step piece, "
+                    "holds metrics of its own, or uses a custom loss/metric function); Population vectorizes "
+                    "lamina's own steps only. Train such models alone with `fit`.")
+            if not model.jit_compile:
+                raise ValueError(f"Population: models[{i}] is compiled with run_eagerly=True or jit_compile=False; "
+                                 "a population always runs compiled.")
+        self.varying = varying_lib.compare(self.models)
+        return self.varying
+
+    @property
+    def _template(self):
+        return self.models[0]
+
+    def _prepare(self, x, y):
+        """Build every member and its engine setup from the data's structure; the template's engine runs."""
+        for model in self.models:
+            model._engine.prepare(x, y)
+        return self._template._engine
+
+    def _stacked(self, kind, syncs, fresh_metrics=True):
+        engine = self._template._engine
+        state = _stack([sync.read(kind) for sync in syncs])
+        if fresh_metrics and "metrics_variables" in kind._fields:
+            state = state._replace(metrics_variables=self._fresh_metrics(engine))
+        return Members(state, varying_lib.hyper_values(self.varying))
+
+    def _fresh_metrics(self, engine):
+        fresh = engine.setup.fresh_metrics()
+        return [jnp.broadcast_to(jnp.asarray(v), (len(self.models),) + np.shape(v)) for v in fresh]
+
+    # ----- fit ------------------------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train every member on the same batches; returns one `History` per model (also `model.history`).
+
+        Arguments follow `Model.fit` (in-memory data only). `verbose` 1 or 2 prints one line per
+        epoch with each log's best / median / worst value over the members.
+        """
+        verbose = _verbose(verbose)
+        if callbacks:
+            raise ValueError(
+                "Population.fit: callbacks are not supported (each member gets its own History; a callback "
+                "like EarlyStopping would have to stop members one by one). Pass callbacks=None, or train "
+                "the members that need callbacks alone with `model.fit`.")
+        if x is None:
+            raise ValueError("Population.fit: `x` is required.")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"Population.fit: `epochs` must be a non-negative int, got {epochs!r}.")
+        if data_adapter.is_stream(x) or (validation_data is not None and data_adapter.is_stream(validation_data)):
+            raise ValueError("Population.fit: generators and datasets are not supported; pass in-memory arrays "
+                             "(NumPy arrays, frames, lists or dicts of them).")
+        self._check()
+        train = data_adapter.ArrayData(x, y, sample_weight)
+        if validation_split and validation_data is None:
+            train, val = data_adapter.ArrayData.split(train, validation_split)
+            validation_data = (val.x, val.y, val.sample_weight)
+        if train.y is None:
+            raise ValueError("Population.fit: `y` (the targets) is required.")
+        val = None if validation_data is None else data_adapter.as_eval_data(validation_data)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.fit")
+        engine = self._prepare(train.x, train.y)
+        engine._require_loss("Population.fit")
+        engine.check_data(train, training=True)
+        if val is not None:
+            engine.check_data(val, what="validation_data: ", warn=False)
+        engine._apply_class_weight(train, class_weight)
+        train.batch_size = min(batch_size, train.n)
+        train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
+                                                                             "Population.fit")
+        steps = train.steps
+        val_batch = None if val is None else min(validation_batch_size or batch_size, val.n or 1)
+
+        syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
+        members = self._stacked(TrainState, syncs)
+        vectorize = _vectorized(self.varying)
+        runner = engine._runner("train", vectorize)
+        test_runner = engine._runner("test", vectorize) if val is not None else None
+        chunk = min(self._template.steps_per_execution or steps, steps)
+        shuffle_seed = int(np.asarray(draw_key())[1])  # as Model.fit draws it: the same batch order
+        for model in self.models:
+            model.stop_training = False
+        epoch_logs = []
+        for epoch in range(initial_epoch, epochs):
+            members = members._replace(states=members.states._replace(metrics_variables=self._fresh_metrics(engine)))
+            source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+            members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
+            val_logs = None
+            if val is not None and _due(epoch, validation_freq):
+                # As in Model.fit, training goes on from the trained state (what evaluation does to
+                # non-trainable variables is not carried into the next epoch).
+                trained = members.states
+                evaluating = Members(EvalState(trained.trainable_variables, trained.non_trainable_variables,
+                                               self._fresh_metrics(engine)), members.hyper)
+                val.batch_size, val.max_steps = val_batch, validation_steps
+                _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
+                                                quiet=True)
+            epoch_logs.append((epoch, logs, val_logs))
+            if verbose:
+                self._print_epoch(epoch, epochs, logs, val_logs)
+        histories = self._record(epoch_logs)
+        for model, sync, state in zip(self.models, syncs, _unstack(members.states, len(self.models))):
+            sync.write(state)
+            _finalize_variables(model, epochs)
+        return histories
+
+    def _record(self, epoch_logs):
+        """One History per member, with the logs in the order `Model.fit` gives them."""
+        fetched = jax.device_get([(logs, val_logs) for _, logs, val_logs in epoch_logs])
+        histories = []
+        for i, model in enumerate(self.models):
+            history = History()
+            history.set_model(model)
+            history.on_train_begin()
+            for (epoch, _, _), (logs, val_logs) in zip(epoch_logs, fetched):
+                row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
+                if val_logs is not None:
+                    row.update({f"val_{k}": v for k, v in _pythonify(
+                        jax.tree_util.tree_map(lambda a: a[i], val_logs)).items()})
+                history.on_epoch_end(epoch, row)
+            model.history = history
+            histories.append(history)
+        return histories
+
+    def _print_epoch(self, epoch, epochs, logs, val_logs):
+        logs = dict(jax.device_get(logs))
+        if val_logs is not None:
+            logs.update({f"val_{k}": v for k, v in jax.device_get(val_logs).items()})
+        parts = []
+        for key in sorted(logs):
+            values = np.asarray(logs[key], np.float64)
+            parts.append(f"{key}: {values.min():.4f} / {np.median(values):.4f} / {values.max():.4f}")
+        print(f"Epoch {epoch + 1}/{epochs} ({len(self.models)} models; min / median / max) - " + " - ".join(parts),
+              flush=True)
+
+    # ----- evaluate and predict ----------------------------------------------------------------------
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, steps=None, return_dict=False):
+        """What `model.evaluate(x, y, ...)` returns, for each member (a list, in the order of `models`)."""
+        if data_adapter.is_stream(x):
+            raise ValueError("Population.evaluate: generators and datasets are not supported; pass arrays.")
+        self._check()
+        data = data_adapter.ArrayData(x, y, sample_weight)
+        if data.y is None:
+            raise ValueError("Population.evaluate: `y` (the targets) is required.")
+        engine = self._prepare(data.x, data.y)
+        engine._require_loss("Population.evaluate")
+        engine.check_data(data)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.evaluate")
+        data.batch_size, data.max_steps = min(batch_size, data.n), steps
+        syncs = [StateSync(model, None, model._engine.setup.metrics) for model in self.models]
+        members = self._stacked(EvalState, syncs)
+        runner = engine._runner("test", _vectorized(self.varying))
+        members, logs = engine._run_epoch("test", data.chunks(runner, data.steps), members, None, None, quiet=True)
+        logs = jax.device_get(logs)
+        out = []
+        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
+            sync.write(state)
+            row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
+            out.append(row if return_dict else model._engine._in_metrics_order(row))
+        return out
+
+    def predict(self, x, batch_size=None):
+        """What `model.predict(x)` returns, for each member (a list, in the order of `models`)."""
+        if data_adapter.is_stream(x):
+            raise ValueError("Population.predict: generators and datasets are not supported; pass arrays.")
+        self._check()
+        x = data_adapter.to_numpy_tree(x, "x")
+        n = data_adapter.num_samples(x, "x")
+        if n == 0:
+            raise ValueError("Population.predict: x has 0 samples.")
+        batch_size = min(32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.predict"),
+                         n)
+        for model in self.models:
+            if not model.built:
+                model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+        engine = self._template._engine
+        syncs = [StateSync(model) for model in self.models]
+        members = self._stacked(PredictState, syncs)
+        n_steps = -(-n // batch_size)
+        order = loops.sample_order(n, n_steps * batch_size, False)()
+        tag, wrap = _vectorized(self.varying)
+        step = engine._predict_step()
+
+        def gather(state, logs, x, order):  # the form `wrap` expects: (state, logs, *data) -> (state, logs)
+            outputs, state = loops.predict_gather(step, n_steps, batch_size)(state, x, order)
+            return state, outputs
+
+        program = engine.program(("lamina", "predict") + tag + ("gather", n_steps, batch_size), wrap(gather))
+        members, outputs = program(members, None, x, order)
+        outputs = jax.device_get(outputs)
+        for sync, state in zip(syncs, _unstack(members.states, len(self.models))):
+            sync.write(state)
+        return [jax.tree_util.tree_map(lambda a: np.asarray(a[i][:n]), outputs) for i in range(len(self.models))]
