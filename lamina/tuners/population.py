@@ -63,8 +63,30 @@ def _vectorized(varying):
     return ("population",) + tuple(v.path for v in varying), wrap
 
 
+def _check_alike(states):
+    """Every member's state holds the same arrays (count, shapes, dtypes) as models[0]'s, else a clear error."""
+    for i, state in enumerate(states[1:], start=1):
+        for field, want, got in zip(state._fields, states[0], state):
+            what = field.replace("_", " ")
+            if len(want) != len(got):
+                problem = f"{len(got)} vs {len(want)} arrays"
+            else:
+                bad = [j for j, (a, b) in enumerate(zip(want, got))
+                       if np.shape(a) != np.shape(b) or np.dtype(a.dtype) != np.dtype(b.dtype)]
+                if not bad:
+                    continue
+                j = bad[0]
+                problem = f"entry {j}: {np.shape(got[j])} {np.dtype(got[j].dtype)} vs {np.shape(want[j])} " \
+                          f"{np.dtype(want[j].dtype)}"
+            raise ValueError(
+                f"Population: models[{i}]'s {what} differ from models[0]'s ({problem}). A hyperparameter that "
+                "adds or removes variables (SGD momentum 0 vs non-zero, a dropout rate 0 vs above 0, ...) "
+                "changes the program: put such members in separate populations.")
+
+
 def _stack(states):
     """Member states -> one state with a leading [members] axis (one transfer each way)."""
+    _check_alike(states)
     host = jax.device_get(states)
     return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack(rows), *host))
 
