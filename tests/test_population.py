@@ -135,11 +135,15 @@ def test_hyperparameters_that_change_the_program_are_refused():
     with pytest.raises(ValueError, match=r"layers\[1\]\.kernel_regularizer\.l2 \(\[0\.01, 0\.0\]\) make the program "
                                          r"take different branches \(it tests `!= 0`\)"):
         _fit(Population([_model(1, "adam", regularizer=l1l2(l2=0.01)), _model(2, "adam", regularizer=l1l2(l2=0.0))]).fit)
-    # SGD momentum 0 has no momentum slots: the states differ
-    with pytest.raises(ValueError, match=r"models\[1\]'s optimizer variables differ from models\[0\]'s "
-                                         r"\(2 vs 6 arrays\).*SGD momentum 0"):
+    # SGD momentum 0 has no momentum slots (SGD tests `momentum == 0`)
+    with pytest.raises(ValueError, match=r"optimizer\.momentum \(\[0\.9, 0\.0\]\) make the program take different "
+                                         r"branches \(it tests `== 0`\)"):
         _fit(Population([_model(1, keras.optimizers.SGD(0.1, momentum=0.9)),
                          _model(2, keras.optimizers.SGD(0.1))]).fit)
+    # a dropout rate of 0 makes no seed generator: the members' states differ
+    with pytest.raises(ValueError, match=r"models\[1\]'s non trainable variables differ from models\[0\]'s "
+                                         r"\(0 vs 1 arrays\).*a dropout rate 0 vs above 0"):
+        _fit(Population([_model(1, "adam", rate=0.3), _model(2, "adam", rate=0.0)]).fit)
 
 
 def test_bad_populations_and_arguments_are_refused_before_compute():

@@ -24,7 +24,6 @@ would have to act per member), generators / datasets as data, and models that ru
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend.program_trees import register_namedtuple
@@ -84,11 +83,15 @@ def _check_alike(states):
                 "changes the program: put such members in separate populations.")
 
 
+def _stack_trees(trees):
+    """Trees of arrays -> one tree with a leading [members] axis (stacked on the host, one transfer)."""
+    return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack([np.asarray(r) for r in rows]), *trees))
+
+
 def _stack(states):
-    """Member states -> one state with a leading [members] axis (one transfer each way)."""
+    """Member states -> one state with a leading [members] axis."""
     _check_alike(states)
-    host = jax.device_get(states)
-    return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack(rows), *host))
+    return _stack_trees(states)
 
 
 def _unstack(state, count):
@@ -146,9 +149,33 @@ class Population:
 
     def _prepare(self, x, y):
         """Build every member and its engine setup from the data's structure; the template's engine runs."""
-        for model in self.models:
-            model._engine.prepare(x, y)
-        return self._template._engine
+        template = self._template._engine
+        template.prepare(x, y)
+        for model in self.models[1:]:
+            model._engine.prepare(x, y, like=template)
+        return template
+
+    def _build_optimizers(self):
+        """Build the members' optimizers that need it, their initial slots computed in one vectorized program
+        (an initial value may depend on a varying float, e.g. Adagrad's `initial_accumulator_value`)."""
+        need = [i for i, model in enumerate(self.models) if model._engine.optimizer_stale()]
+        if not need:
+            return
+        template = self._template
+        tag, _ = _vectorized(self.varying)
+
+        def init(params, hyper):
+            def one(params, hyper):
+                with varying_lib.bound(self.varying, hyper):
+                    return template.optimizer.init(params)["slots"]
+
+            return jax.vmap(one)(params, hyper)
+
+        params = _stack_trees([[v.value for v in self.models[i].trainable_variables] for i in need])
+        hyper = {k: v[need] for k, v in varying_lib.hyper_values(self.varying).items()}
+        slots = template._engine.program(("population", "optimizer-init") + tag[1:], init)(params, hyper)
+        for i, member_slots in zip(need, _unstack(slots, len(need))):
+            self.models[i]._engine._build_optimizer(slots=member_slots)
 
     def _stacked(self, kind, syncs, fresh_metrics=True):
         engine = self._template._engine
@@ -159,7 +186,8 @@ class Population:
 
     def _fresh_metrics(self, engine):
         fresh = engine.setup.fresh_metrics()
-        return [jnp.broadcast_to(jnp.asarray(v), (len(self.models),) + np.shape(v)) for v in fresh]
+        return jax.device_put([np.ascontiguousarray(np.broadcast_to(np.asarray(v), (len(self.models),) + np.shape(v)))
+                               for v in fresh])
 
     # ----- fit ------------------------------------------------------------------------------------------
 
@@ -205,6 +233,7 @@ class Population:
         steps = train.steps
         val_batch = None if val is None else min(validation_batch_size or batch_size, val.n or 1)
 
+        self._build_optimizers()
         syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
         members = self._stacked(TrainState, syncs)
         vectorize = _vectorized(self.varying)
