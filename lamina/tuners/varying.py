@@ -87,6 +87,22 @@ def _render(path):
     return out or "<model>"
 
 
+def _layer_note(raw, path):
+    """" (layer 'dense' of models[0])" for a path through a model config's `layers` (the config counts the
+    Input layer: its positions may differ from `model.layers`'), else ""."""
+    cfg, name = raw, None
+    for key, following in zip(path[2:] if path[:1] == ["model"] else [], path[3:]):
+        if isinstance(cfg, dict) and key == "layers" and isinstance(following, int):
+            entry = cfg["layers"][following] if following < len(cfg.get("layers", [])) else {}
+            name = entry.get("name") or (entry.get("config") or {}).get("name") or name
+            cfg = entry
+        elif isinstance(cfg, dict) and key == "config":
+            cfg = cfg.get("config")
+        elif isinstance(cfg, dict) and not isinstance(key, int):
+            cfg = cfg.get(key)
+    return f" (layer {name!r} of models[0])" if name else ""
+
+
 def _is_number(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
@@ -133,7 +149,8 @@ def compare(models):
         if diff:
             path, want, got = diff
             raise ValueError(
-                f"Population: models[{i}] differs from models[0] at {_render(path)}: {got!r} vs {want!r}. "
+                f"Population: models[{i}] differs from models[0] at {_render(path)}{_layer_note(descriptions[0][1], path)}: "
+                f"{got!r} vs {want!r}. "
                 "Members must share one architecture, optimizer class, loss, metrics and compile settings; "
                 "only weights and float hyperparameters (learning rate, optimizer floats, regularizer "
                 "factors, dropout rates) may differ.")
