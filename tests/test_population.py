@@ -173,3 +173,33 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     population.fit(X, Y, batch_size=8, epochs=2, verbose=2)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 (2 models; min / median / max) - accuracy: ")
+
+
+def test_functional_members_with_a_schedule_and_rmsprop_train_as_alone():
+    """A functional graph (compared by layer positions, not names), a schedule's rate and RMSprop's epsilon."""
+    y = np.concatenate([Y, 1 - Y], axis=1)
+
+    def make(seed, rate, epsilon):
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input((5,))
+        hidden = keras.layers.Dropout(0.1)(keras.layers.Dense(4, activation="tanh")(inputs))
+        outputs = keras.layers.Dense(2)(keras.layers.Concatenate()([hidden, inputs]))
+        model = keras.Model(inputs, outputs)
+        schedule = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps=3, decay_rate=0.9)
+        model.compile(optimizer=keras.optimizers.RMSprop(schedule, epsilon=epsilon), loss="mse", metrics=["mae"])
+        return model
+
+    trials = [(1, 0.01, 1e-7), (2, 0.02, 1e-6)]
+    alone = [make(*t) for t in trials]
+    for model in alone:
+        keras.utils.set_random_seed(FIT_SEED)
+        model.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    together = [make(*t) for t in trials]
+    population = Population(together)
+    assert [v.path for v in population.varying] == ["optimizer.learning_rate.initial_learning_rate",
+                                                    "optimizer.epsilon"]
+    keras.utils.set_random_seed(FIT_SEED)
+    histories = population.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    _assert_same_training(alone, together, histories)
+    results = population.evaluate(X, y, return_dict=True)
+    assert results[1] == pytest.approx(together[1].evaluate(X, y, verbose=0, return_dict=True), rel=1e-5)
