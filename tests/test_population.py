@@ -43,9 +43,9 @@ def _build(trials):
     return [_model(t["seed"], t["optimizer"](), t["rate"], t["l2"]) for t in trials]
 
 
-def _fit(fit, **kwargs):
+def _fit(fit, epochs=3, **kwargs):
     keras.utils.set_random_seed(FIT_SEED)  # the shuffle is drawn from the global stream, as in Model.fit
-    return fit(X, Y, batch_size=8, epochs=3, verbose=0, **kwargs)
+    return fit(X, Y, batch_size=8, epochs=epochs, verbose=0, **kwargs)
 
 
 def _assert_same_training(alone, together, histories):
@@ -150,8 +150,10 @@ def test_bad_populations_and_arguments_are_refused_before_compute():
     with pytest.raises(ValueError, match=r"models\[1\] is not compiled"):
         Population([model, uncompiled])
     population = Population([model, _model(2, "adam")])
-    with pytest.raises(ValueError, match="callbacks are not supported"):
-        population.fit(X, Y, callbacks=[keras.callbacks.EarlyStopping()])
+    with pytest.raises(ValueError, match="LambdaCallback needs batch hooks; .* only epoch-level callbacks"):
+        population.fit(X, Y, callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: None)])
+    with pytest.raises(ValueError, match="BackupAndRestore needs"):
+        population.fit(X, Y, callbacks=[keras.callbacks.BackupAndRestore("/nonexistent/backup")])
     with pytest.raises(ValueError, match="generators and datasets are not supported"):
         population.fit(iter([(X, Y)]))
 
@@ -203,3 +205,24 @@ def test_functional_members_with_a_schedule_and_rmsprop_train_as_alone():
     _assert_same_training(alone, together, histories)
     results = population.evaluate(X, y, return_dict=True)
     assert results[1] == pytest.approx(together[1].evaluate(X, y, verbose=0, return_dict=True), rel=1e-5)
+
+
+def test_callbacks_act_per_member_as_in_lone_fits():
+    """Each member gets its own copies of the callbacks: EarlyStopping stops (and restores) members one by
+    one, ReduceLROnPlateau changes one member's learning rate; the others train on."""
+    def callbacks():
+        return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.001,
+                                              restore_best_weights=True),
+                keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.05)]
+
+    trials = [(1, 0.003), (2, 0.05), (3, 0.3)]
+    kwargs = dict(epochs=12, validation_data=(XV, YV))
+    alone = [_model(seed, keras.optimizers.Adam(rate)) for seed, rate in trials]
+    for model in alone:
+        _fit(model.fit, callbacks=callbacks(), **kwargs)
+    together = [_model(seed, keras.optimizers.Adam(rate)) for seed, rate in trials]
+    histories = _fit(Population(together).fit, callbacks=callbacks(), **kwargs)
+    _assert_same_training(alone, together, histories)
+    lengths = [len(h.history["loss"]) for h in histories]
+    assert len(set(lengths)) > 1 and max(lengths) < 12, lengths  # members stopped at different epochs
+    assert any(h.history["learning_rate"][-1] < h.history["learning_rate"][0] for h in histories)

@@ -16,11 +16,17 @@ draw from the global seed stream), so after `keras.utils.set_random_seed(s)` eac
 and weights equal those of `set_random_seed(s); member.fit(...)` with the same arguments. Afterwards
 each model holds its own trained weights, optimizer state, metric values and `model.history`.
 
-Not (yet) supported: callbacks (each member gets its `History`; a callback such as EarlyStopping
-would have to act per member), generators / datasets as data, and models that run Keras-form steps
-(an overridden `train_step`, ...). These are refused with a clear error.
+Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
+own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
+on) and ReduceLROnPlateau / LearningRateScheduler change one member's learning rate. With callbacks
+the members' weights are written back after every epoch (callbacks may look); without, once at the end.
+
+Not supported (refused with a clear error): callbacks that need batch hooks or test hooks, or
+BackupAndRestore; generators / datasets as data; models that run Keras-form steps (an overridden
+`train_step`, ...).
 """
 
+import copy
 from typing import NamedTuple
 
 import jax
@@ -28,7 +34,7 @@ import numpy as np
 
 from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.random import draw_key
-from lamina.callbacks import History
+from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
 from lamina.layers.base import shapes_of
 from lamina.training import data_adapter, loops
 from lamina.training.engine import _due, _finalize_variables, _positive_int, _pythonify, _verbose
@@ -60,6 +66,14 @@ def _vectorized(varying):
         return members_chunk
 
     return ("population",) + tuple(v.path for v in varying), wrap
+
+
+def _member_logs(i, logs, val_logs=None):
+    """Member `i`'s epoch logs from the population's ({name: [members]}), in the order `Model.fit` gives them."""
+    row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
+    if val_logs is not None:
+        row.update({f"val_{k}": v for k, v in _pythonify(jax.tree_util.tree_map(lambda a: a[i], val_logs)).items()})
+    return row
 
 
 def _check_alike(states):
@@ -196,15 +210,13 @@ class Population:
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train every member on the same batches; returns one `History` per model (also `model.history`).
 
-        Arguments follow `Model.fit` (in-memory data only). `verbose` 1 or 2 prints one line per
-        epoch with each log's best / median / worst value over the members.
+        Arguments follow `Model.fit` (in-memory data only). `callbacks` are copied for each member (see
+        the module docstring). `verbose` 1 or 2 prints one line per epoch with each log's min / median /
+        max over the members.
         """
         verbose = _verbose(verbose)
-        if callbacks:
-            raise ValueError(
-                "Population.fit: callbacks are not supported (each member gets its own History; a callback "
-                "like EarlyStopping would have to stop members one by one). Pass callbacks=None, or train "
-                "the members that need callbacks alone with `model.fit`.")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise ValueError(f"Population.fit: `callbacks` must be a list of callbacks, got {type(callbacks).__name__}.")
         if x is None:
             raise ValueError("Population.fit: `x` is required.")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -235,16 +247,25 @@ class Population:
 
         self._build_optimizers()
         syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
+        lists = self._callback_lists(callbacks, verbose, epochs, steps)
         members = self._stacked(TrainState, syncs)
         vectorize = _vectorized(self.varying)
         runner = engine._runner("train", vectorize)
         test_runner = engine._runner("test", vectorize) if val is not None else None
         chunk = min(self._template.steps_per_execution or steps, steps)
         shuffle_seed = int(np.asarray(draw_key())[1])  # as Model.fit draws it: the same batch order
-        for model in self.models:
+        for model, cbs in zip(self.models, lists):
             model.stop_training = False
-        epoch_logs = []
+            model.history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
+        active = list(range(len(self.models)))  # members not stopped by a callback
+        last = [{} for _ in self.models]  # each member's last epoch logs (with callbacks)
+        records = []  # (epoch, logs, val_logs) on the device (History only: fetched at the end)
+        watched = any(cbs.user_callbacks for cbs in lists)
+        if watched:
+            members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
         for epoch in range(initial_epoch, epochs):
+            if watched:
+                members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
             members = members._replace(states=members.states._replace(metrics_variables=self._fresh_metrics(engine)))
             source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
             members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
@@ -258,32 +279,72 @@ class Population:
                 val.batch_size, val.max_steps = val_batch, validation_steps
                 _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
                                                 quiet=True)
-            epoch_logs.append((epoch, logs, val_logs))
             if verbose:
                 self._print_epoch(epoch, epochs, logs, val_logs)
-        histories = self._record(epoch_logs)
-        for model, sync, state in zip(self.models, syncs, _unstack(members.states, len(self.models))):
+            if not watched:  # History only: the logs are fetched once, at the end
+                records.append((epoch, logs, val_logs))
+                continue
+            # Callbacks see each member's weights and logs after every epoch; a stopped member keeps its state
+            # (the program still computes it, for the others' sake, but nothing of it is kept).
+            fetched = jax.device_get((logs, val_logs))
+            states = _unstack(members.states, len(self.models))
+            for i in active:
+                syncs[i].write(states[i])
+
+            def end(i):
+                last[i] = _member_logs(i, *fetched)
+                lists[i].on_epoch_end(epoch, last[i])
+
+            members = self._after_hooks(members, syncs, active, end)
+            active = [i for i in active if not self.models[i].stop_training]
+            if not active:
+                break
+        if watched:
+            for model in self.models:
+                _finalize_variables(model, epochs)
+            for i in range(len(self.models)):
+                lists[i].on_train_end(last[i])
+            return [model.history for model in self.models]
+        fetched = jax.device_get([(logs, val_logs) for _, logs, val_logs in records])
+        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
             sync.write(state)
             _finalize_variables(model, epochs)
-        return histories
+            lists[i].on_train_begin()
+            for (epoch, _, _), (logs, val_logs) in zip(records, fetched):
+                lists[i].on_epoch_end(epoch, _member_logs(i, logs, val_logs))
+            lists[i].on_train_end(_member_logs(i, *fetched[-1]) if fetched else {})
+        return [model.history for model in self.models]
 
-    def _record(self, epoch_logs):
-        """One History per member, with the logs in the order `Model.fit` gives them."""
-        fetched = jax.device_get([(logs, val_logs) for _, logs, val_logs in epoch_logs])
-        histories = []
-        for i, model in enumerate(self.models):
-            history = History()
-            history.set_model(model)
-            history.on_train_begin()
-            for (epoch, _, _), (logs, val_logs) in zip(epoch_logs, fetched):
-                row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
-                if val_logs is not None:
-                    row.update({f"val_{k}": v for k, v in _pythonify(
-                        jax.tree_util.tree_map(lambda a: a[i], val_logs)).items()})
-                history.on_epoch_end(epoch, row)
-            model.history = history
-            histories.append(history)
-        return histories
+    def _callback_lists(self, callbacks, verbose, epochs, steps):
+        """One CallbackList per member (its History, and a deep copy of `callbacks`, as Keras Tuner gives each
+        trial its own copies); callbacks that need batch hooks are refused."""
+        lists = []
+        for model in self.models:
+            own = copy.deepcopy(list(callbacks or []))
+            lists.append(CallbackList(own, add_history=True, add_progbar=False, model=model, verbose=verbose,
+                                      epochs=epochs, steps=steps))
+        for cb in lists[0].user_callbacks:
+            uses = ["batch hooks"] if any(isinstance(cb, Callback) and cb.batch_interval(kind)
+                                          for kind in ("train", "test")) else []
+            uses += [h for h in ("on_test_begin", "on_test_end")
+                     if getattr(type(cb), h, None) is not getattr(Callback, h, None)]
+            uses += ["resuming"] if isinstance(cb, BackupAndRestore) else []
+            if uses:
+                raise ValueError(
+                    f"Population.fit: {type(cb).__name__} needs {uses[0]}; a population's members train inside one "
+                    "program per epoch, so only epoch-level callbacks (EarlyStopping, LearningRateScheduler, "
+                    "ReduceLROnPlateau, CSVLogger, ...) are supported. Train this member alone with `model.fit`.")
+        return lists
+
+    def _after_hooks(self, members, syncs, active, hook):
+        """Run `hook(i)` for the active members; if any assigned a Variable (new weights, a new learning rate),
+        the members' stacked state is read again from the Variables."""
+        for i in active:
+            hook(i)
+        if any(syncs[i].changed() for i in active):
+            fresh = self._stacked(TrainState, syncs, fresh_metrics=False)
+            members = members._replace(states=fresh.states)
+        return members
 
     def _print_epoch(self, epoch, epochs, logs, val_logs):
         logs = dict(jax.device_get(logs))
