@@ -109,6 +109,7 @@ def _stack(states):
 
 
 def _unstack(state, count):
+    """A state with a leading [members] axis -> `count` member states (one transfer each way)."""
     host = jax.device_get(state)
     return jax.device_put([jax.tree_util.tree_map(lambda a: a[i], host) for i in range(count)])
 
