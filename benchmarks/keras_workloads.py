@@ -29,12 +29,12 @@ def pima(keras, size, seed):
             "history_accuracy": float(history.history["accuracy"][-1]), "epochs": epochs}
 
 
-def _pima_model(keras):
+def _pima_model(keras, optimizer="adam"):
     model = keras.models.Sequential()
     model.add(keras.layers.Dense(12, input_dim=8, activation="relu"))
     model.add(keras.layers.Dense(8, activation="relu"))
     model.add(keras.layers.Dense(1, activation="sigmoid"))
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
     return model
 
 
@@ -55,6 +55,54 @@ def rebuild(keras, size, seed, models):
         times.append(clock() - start)
     return {"per_model_s": float(np.mean(times[1:])), "first_s": times[0], "total_s": float(np.sum(times)),
             "models": models, "accuracy": float(history.history["accuracy"][-1])}
+
+
+def population_rates(models):
+    """The members' Adam learning rates: log-spaced from 3e-4 to 3e-2 (a random search's spread)."""
+    return [float(r) for r in np.geomspace(3e-4, 3e-2, models)]
+
+
+def population(keras, size, seed, models):
+    """`models` Pima 8-12-8-1 models (seeds seed..seed+models-1, Adam with `population_rates`), 150 epochs,
+    batch 10. lamina: one `lamina.tuners.Population.fit` (`fit_s`), then the same fits one after another
+    (`sequential_s`; `vs_sequential` is their ratio); Keras: the sequential fits (`fit_s`)."""
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    models = models if size == "full" else 3
+    rates = population_rates(models)
+
+    def build():
+        built = []
+        for i, rate in enumerate(rates):
+            keras.utils.set_random_seed(seed + i)
+            built.append(_pima_model(keras, keras.optimizers.Adam(rate)))
+        return built
+
+    def sequential(built):
+        start = clock()
+        histories = []
+        for i, model in enumerate(built):
+            keras.utils.set_random_seed(seed + i)
+            histories.append(model.fit(x, y, epochs=epochs, batch_size=10, verbose=0))
+        return clock() - start, histories
+
+    def summary(histories):
+        final = [h.history["accuracy"][-1] for h in histories]
+        return {"accuracy": float(np.mean(final)), "best_accuracy": float(np.max(final))}
+
+    if keras.__name__ != "lamina":
+        fit_s, histories = sequential(build())
+        return {"fit_s": fit_s, **summary(histories), "models": models, "epochs": epochs}
+    from lamina.tuners import Population
+
+    members = build()
+    keras.utils.set_random_seed(seed)
+    start = clock()
+    histories = Population(members).fit(x, y, epochs=epochs, batch_size=10, verbose=0)
+    fit_s = clock() - start
+    sequential_s, _ = sequential(build())
+    return {"fit_s": fit_s, "sequential_s": sequential_s, "vs_sequential": sequential_s / fit_s, **summary(histories),
+            "models": models, "epochs": epochs}
 
 
 def pima_callbacks(keras, size, seed):

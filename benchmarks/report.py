@@ -123,11 +123,18 @@ def table(result):
             entry = record["summary"][metric.key]
             unit = f" [{metric.unit}]" if metric.unit else ""
             cells = [name, metric.label + unit]
-            cells += [_cell(entry["systems"].get(s), metric.unit) for s in systems]
+            cells += [_cell(entry["systems"].get(s), metric.unit) if _reports(record, s, metric.key) else "-"
+                      for s in systems]
             cells += [_ratio_cell(entry["ratios"].get(p)) if metric.direction != "info" else "" for p in peers]
             cells.append(f">= {metric.target:g}x vs {TARGET_PEER}" if metric.target else "")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _reports(record, system, key):
+    """Whether `system` reports metric `key` here (a failed run counts as reporting it: it shows "failed")."""
+    runs = record["runs"].get(system, [])
+    return any(not run.get("ok") or key in (run.get("metrics") or {}) for run in runs) or not runs
 
 
 def limit_lines(result):

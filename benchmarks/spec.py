@@ -48,6 +48,15 @@ WORKLOADS = {w.name: w for w in (
              (Metric("per_model_s", "time per model after the first (mean)", "s", "lower", 3.0),
               Metric("first_s", "first model (incl. compile)", "s", "info"),
               Metric("total_s", "all models", "s", "info")), cache="cold", params={"models": 20}),
+    Workload("population", "32 Pima 8-12-8-1 models (different seeds, Adam learning rates 3e-4..3e-2), fit "
+             "epochs=150 batch_size=10: lamina trains them in one `Population.fit`, the peers one after another; "
+             "cold compilation cache", "population",
+             (Metric("fit_s", "wall time for the 32 models", "s", "lower", 50.0),
+              Metric("vs_sequential", "lamina: 32 sequential lamina fits / one Population.fit (target >= 5)", "x",
+                     "info"),
+              Metric("sequential_s", "lamina: 32 sequential lamina fits", "s", "info"),
+              Metric("accuracy", "mean final training accuracy", "", "info")),
+             cache="cold", params={"models": 32}),
     Workload("pima_callbacks", "Pima fit (epochs=150 batch_size=10) with EarlyStopping + ModelCheckpoint(best "
              "only) + TensorBoard, warm; overhead: that fit over the same fit without callbacks (target <= 1.5)",
              "pima_callbacks", (Metric("fit_s", "fit wall time with the callbacks", "s", "lower", 10.0),

@@ -65,6 +65,27 @@ def pima(size, seed):
     return {"fit_s": fit_s, "accuracy": _accuracy(model, x, y, binary=True), "epochs": epochs}
 
 
+def population(size, seed, models):
+    """The `population` workload's peer form: the Pima models trained one after another."""
+    from benchmarks.keras_workloads import population_rates
+
+    x, y = data.pima(size)
+    epochs = 150 if size == "full" else 3
+    models = models if size == "full" else 3
+    x, y = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    accuracies = []
+    start = clock()
+    for i, rate in enumerate(population_rates(models)):
+        torch.manual_seed(seed + i)
+        model, optimizer, loss_fn = _pima_model()
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        for _ in range(epochs):
+            _train_epoch(model, loss_fn, optimizer, x, y, 10)
+        accuracies.append(_accuracy(model, x, y, binary=True))
+    return {"fit_s": clock() - start, "accuracy": float(np.mean(accuracies)), "models": models, "epochs": epochs}
+
+
 def rebuild(size, seed, models):
     x, y = data.pima(size)
     models = models if size == "full" else 3

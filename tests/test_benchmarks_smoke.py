@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:  # `benchmarks` is a top-level folder of the repo,
 
 from benchmarks import report  # noqa: E402
 from benchmarks.driver import parse_args  # noqa: E402
-SMOKE_WORKLOADS = ["pima_warm", "rebuild", "pima_callbacks", "fashion_b256", "fashion_cnn", "hands_on", "lstm_text",
+SMOKE_WORKLOADS = ["pima_warm", "rebuild", "population", "pima_callbacks", "fashion_b256", "fashion_cnn", "hands_on", "lstm_text",
                    "predict", "import"]
 
 

@@ -315,11 +315,6 @@ def test_missing_optuna_names_the_extra(monkeypatch, tmp_path):
 
 # ---- the seam for vectorized trials ----
 
-def test_population_fallback_only_when_the_module_is_absent(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lamina.tuners.population", None)
-    assert tuner_lib._population_class() is None
-
-
 def test_trials_sharing_an_architecture_go_to_population_together(monkeypatch, tmp_path):
     groups = []
 
@@ -333,7 +328,7 @@ def test_trials_sharing_an_architecture_go_to_population_together(monkeypatch, t
         def fit(self, *args, **kwargs):
             return [m.fit(*args, **kwargs) for m in self.models]
 
-    monkeypatch.setattr(tuner_lib, "_population_class", lambda: RecordingPopulation)
+    monkeypatch.setattr(tuner_lib, "Population", RecordingPopulation)
 
     def build(hp):
         units = hp.Choice("units", [3, 5])
@@ -358,6 +353,23 @@ def test_trials_sharing_an_architecture_go_to_population_together(monkeypatch, t
     groups.clear()
     off.search(X_train, y_train, epochs=1, validation_data=(X_valid, y_valid), verbose=0)
     assert groups == []
+
+
+def test_trials_sharing_an_architecture_train_in_one_real_population(tmp_path):
+    def build(hp):
+        model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dense(4, activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")))
+        return model
+
+    tuner = kt.RandomSearch(build, objective="val_accuracy", max_trials=3, seed=5, directory=str(tmp_path))
+    tuner.search(X_train, y_train, epochs=2, validation_data=(X_valid, y_valid), verbose=0)
+    trials = list(tuner.oracle.trials.values())
+    assert len(trials) == 3 and all(t.status == "COMPLETED" for t in trials)
+    scores = sorted(t.score for t in trials)
+    best = tuner.get_best_models(1)[0]
+    assert best.evaluate(X_valid, y_valid, verbose=0)[1] == pytest.approx(scores[-1], abs=1e-6)
 
 
 # ---- several processes, one study ----

@@ -183,6 +183,7 @@ class Engine:
     def reset(self):
         """Forget the setup and compiled programs (after `compile`, or when the layers change)."""
         self.setup = None
+        self.output_spec = None  # the outputs' shapes for the data of the last `prepare`
         self.programs = {}
         self._traces = {}
         self._keras_steps = None
@@ -196,10 +197,12 @@ class Engine:
 
     # ----- setup ---------------------------------------------------------------------------------
 
-    def prepare(self, x, y):
+    def prepare(self, x, y, like=None):
         """Build the model and resolve losses/metrics from the data's structure (host side).
 
         `x`, `y` are NumPy trees (whole data or one batch); shapes in errors quote them.
+        `like`: an engine already prepared for the same data whose model has this one's architecture
+        (a `Population`'s first member): its output spec is reused instead of tracing this model.
         """
         model = self.model
         if not model.built:
@@ -210,9 +213,13 @@ class Engine:
         rows = declared[0] if declared and isinstance(declared, tuple) and declared[0] else None
         full = jax.tree_util.tree_map(
             lambda a: jax.ShapeDtypeStruct((rows or np.shape(a)[0],) + np.shape(a)[1:], np.asarray(a).dtype), x)
-        spec = jax.eval_shape(
-            lambda t, n, xb: model.stateless_call(t, n, xb)[0],
-            [v.value for v in trainable], [v.value for v in non_trainable], full)
+        if like is not None and like.output_spec is not None:
+            spec = like.output_spec
+        else:
+            spec = jax.eval_shape(
+                lambda t, n, xb: model.stateless_call(t, n, xb)[0],
+                [v.value for v in trainable], [v.value for v in non_trainable], full)
+        self.output_spec = spec
         if self.setup is not None and self.setup.spec == jax.tree_util.tree_structure(spec):
             return self.setup
         self.programs, self._traces = {}, {}
@@ -285,10 +292,17 @@ class Engine:
     def _steps(self, kind):
         return Steps(self, kind)
 
-    def _runner(self, kind):
-        """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test")."""
+    def _runner(self, kind, vectorize=None):
+        """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test").
+
+        `vectorize`: None, or `(tag, wrap)` (`lamina.tuners.Population`): each chunk function becomes
+        `wrap(chunk)` (one running it for many members' stacked states) and its program names get `tag`.
+        """
         engine, s = self, self._steps(kind)
         tag = ("keras" if s.exact else "lamina", kind)
+        wrap = lambda chunk: chunk  # noqa: E731
+        if vectorize is not None:
+            tag, wrap = tag + tuple(vectorize[0]), vectorize[1]
 
         dist = current_distribution()
 
@@ -305,11 +319,11 @@ class Engine:
             @staticmethod
             def gather(n_steps, batch_size, guard):
                 return engine.program(tag + ("gather", n_steps, batch_size, guard),
-                                      loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard))
+                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
 
             @staticmethod
             def stacked():
-                return engine.program(tag + ("stacked",), loops.stacked_chunk(s.step, s.final),
+                return engine.program(tag + ("stacked",), wrap(loops.stacked_chunk(s.step, s.final)),
                                       out=None if dist is None else "chunk")
 
         Runner.dist = dist
@@ -361,12 +375,20 @@ class Engine:
         self._state_sync = StateSync(model, optimizer, self.setup.metrics, placer=self._placer())
         return self._state_sync
 
-    def _build_optimizer(self):
-        """Build the optimizer on the model's trainable variables (again if they changed)."""
+    def optimizer_stale(self):
+        """Whether the optimizer must be built (again) on the model's trainable variables."""
         optimizer, trainable = self.model.optimizer, self.model.trainable_variables
-        if not optimizer.built or [id(v) for v in optimizer._variables or []] != [id(v) for v in trainable]:
-            init = self.program(("optimizer-init",), lambda params: optimizer.init(params)["slots"])
-            optimizer._build(trainable, init([v.value for v in trainable]))
+        return not optimizer.built or [id(v) for v in optimizer._variables or []] != [id(v) for v in trainable]
+
+    def _build_optimizer(self, slots=None):
+        """Build the optimizer on the model's trainable variables (again if they changed). `slots`: their
+        initial values when already computed (a Population computes all its members' in one program)."""
+        optimizer, trainable = self.model.optimizer, self.model.trainable_variables
+        if self.optimizer_stale():
+            if slots is None:
+                init = self.program(("optimizer-init",), lambda params: optimizer.init(params)["slots"])
+                slots = init([v.value for v in trainable])
+            optimizer._build(trainable, slots)
 
     def _fresh(self, state):
         """`state` with its metrics at their initial values."""

@@ -13,20 +13,10 @@ from lamina.tuners.hypermodel import HyperModel
 from lamina.tuners.hyperparameters import HyperParameters
 from lamina.tuners.lr_finder import LearningRateFinder, find_learning_rate
 from lamina.tuners.objective import Objective
+from lamina.tuners.population import Population
 from lamina.tuners.oracle import (BayesianOptimizationOracle, GridSearchOracle, HyperbandOracle, Oracle,
                                   RandomSearchOracle)
 from lamina.tuners.trial import Trial
 from lamina.tuners.tuner import Tuner
 from lamina.tuners.tuners import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
-
-def __getattr__(name):
-    if name == "Population":  # lives in its own module, loaded on first use
-        from lamina.tuners.tuner import _population_class
-
-        found = _population_class()
-        if found is None:
-            raise AttributeError("lamina.tuners.Population is not available: its module "
-                                 "lamina.tuners.population is missing from this installation.")
-        return found
-    raise AttributeError(f"module 'lamina.tuners' has no attribute '{name}'.")

@@ -32,21 +32,10 @@ import numpy as np
 from lamina.tuners.hypermodel import HyperModel, to_hypermodel
 from lamina.tuners.hyperparameters import Fixed, HyperParameters
 from lamina.tuners.oracle import optuna_module
+from lamina.tuners.population import Population
 from lamina.tuners.trial import MetricsTracker
 
 _CHECKPOINT = "checkpoint.weights.h5"
-
-
-def _population_class():
-    """`Population`, or None when `lamina.tuners.population` is absent (ImportError of that module only:
-    any other error, including an ImportError raised inside it, propagates)."""
-    try:
-        from lamina.tuners.population import Population
-    except ImportError as error:
-        if error.name in ("lamina.tuners.population", None) and "population" in str(error):
-            return None
-        raise
-    return Population
 
 
 class RunningTrial:
@@ -256,7 +245,7 @@ class Tuner:
         """How many trials to draw at once: more than one only when they can train together."""
         if (self.vectorize != "auto" or type(self).run_trial is not Tuner.run_trial
                 or type(self.hypermodel).fit is not HyperModel.fit or self.executions_per_trial != 1
-                or fit_kwargs.get("callbacks") or _population_class() is None):
+                or fit_kwargs.get("callbacks")):
             return 1
         left = self.oracle.max_trials - len(self.oracle.counted()) if self.oracle.max_trials else 32
         return max(1, min(32, left))
@@ -288,10 +277,9 @@ class Tuner:
 
     def _fit_batch(self, batch, fit_args, fit_kwargs):
         """Train trials whose models share an architecture in one `Population` (one compiled program);
-        a trial alone in its architecture trains by itself. Only reached when `Population` imports (see
+        a trial alone in its architecture trains by itself. (See
         `_batch_size`), with no callbacks and one execution per trial; the weights saved are those at
         the end of training (a population has no per-model epoch callbacks)."""
-        Population = _population_class()
         groups, out = {}, []
         for trial in batch:
             try:

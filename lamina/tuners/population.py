@@ -1,0 +1,419 @@
+"""`Population`: many compiled models of one architecture trained in one vectorized program.
+
+    population = Population([make_model(seed, lr) for seed, lr in trials])
+    histories = population.fit(x, y, epochs=150, batch_size=10, validation_split=0.2)
+    losses = population.evaluate(x_test, y_test)       # one result per model, as model.evaluate gives it
+    outputs = population.predict(x_test)               # one array per model
+
+The members' states (weights, optimizer and metric variables) are stacked along a new first axis
+and the engine's own compiled chunk of steps (`lamina.training.loops` over `steps.py`) runs under
+`jax.vmap`: one XLA call trains every member on the same batches. Float hyperparameters that differ
+(learning rate, optimizer floats, regularizer factors, dropout rates) are inputs of that program
+(`lamina.tuners.varying`); anything else that differs is refused, naming the first difference.
+
+Every member trains as it would alone: `fit` draws the shuffle exactly as `model.fit` does (one
+draw from the global seed stream), so after `keras.utils.set_random_seed(s)` each member's losses
+and weights equal those of `set_random_seed(s); member.fit(...)` with the same arguments. Afterwards
+each model holds its own trained weights, optimizer state, metric values and `model.history`.
+
+Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
+own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
+on) and ReduceLROnPlateau / LearningRateScheduler change one member's learning rate. With callbacks
+the members' weights are written back after every epoch (callbacks may look); without, once at the end.
+
+Not supported (refused with a clear error): callbacks that need batch hooks or test hooks, or
+BackupAndRestore; generators / datasets as data; models that run Keras-form steps (an overridden
+`train_step`, ...).
+"""
+
+import copy
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from lamina.backend.program_trees import register_namedtuple
+from lamina.backend.random import draw_key
+from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
+from lamina.layers.base import shapes_of
+from lamina.training import data_adapter, loops
+from lamina.training.engine import _due, _finalize_variables, _positive_int, _pythonify, _verbose
+from lamina.training.state import EvalState, PredictState, StateSync, TrainState
+from lamina.tuners import varying as varying_lib
+
+
+@register_namedtuple
+class Members(NamedTuple):
+    """The population's state in a compiled program: `states` (a TrainState, EvalState or PredictState
+    whose arrays have a leading [members] axis) and `hyper` ({path: float32 [members]})."""
+
+    states: object
+    hyper: dict
+
+
+def _vectorized(varying):
+    """The engine's `vectorize` argument: chunk functions run for every member under `jax.vmap`."""
+
+    def wrap(chunk):
+        def members_chunk(members, logs, *data):
+            def one(state, hyper, logs):
+                with varying_lib.bound(varying, hyper):
+                    return chunk(state, logs, *data)
+
+            states, logs = jax.vmap(one)(members.states, members.hyper, logs)
+            return Members(states, members.hyper), logs
+
+        return members_chunk
+
+    return ("population",) + tuple(v.path for v in varying), wrap
+
+
+def _member_logs(i, logs, val_logs=None):
+    """Member `i`'s epoch logs from the population's ({name: [members]}), in the order `Model.fit` gives them."""
+    row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
+    if val_logs is not None:
+        row.update({f"val_{k}": v for k, v in _pythonify(jax.tree_util.tree_map(lambda a: a[i], val_logs)).items()})
+    return row
+
+
+def _check_alike(states):
+    """Every member's state holds the same arrays (count, shapes, dtypes) as models[0]'s, else a clear error."""
+    for i, state in enumerate(states[1:], start=1):
+        for field, want, got in zip(state._fields, states[0], state):
+            what = field.replace("_", " ")
+            if len(want) != len(got):
+                problem = f"{len(got)} vs {len(want)} arrays"
+            else:
+                bad = [j for j, (a, b) in enumerate(zip(want, got))
+                       if np.shape(a) != np.shape(b) or np.dtype(a.dtype) != np.dtype(b.dtype)]
+                if not bad:
+                    continue
+                j = bad[0]
+                problem = f"entry {j}: {np.shape(got[j])} {np.dtype(got[j].dtype)} vs {np.shape(want[j])} " \
+                          f"{np.dtype(want[j].dtype)}"
+            raise ValueError(
+                f"Population: models[{i}]'s {what} differ from models[0]'s ({problem}). A hyperparameter that "
+                "adds or removes variables (SGD momentum 0 vs non-zero, a dropout rate 0 vs above 0, ...) "
+                "changes the program: put such members in separate populations.")
+
+
+def _stack_trees(trees):
+    """Trees of arrays -> one tree with a leading [members] axis (stacked on the host, one transfer)."""
+    return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack([np.asarray(r) for r in rows]), *trees))
+
+
+def _stack(states):
+    """Member states -> one state with a leading [members] axis."""
+    _check_alike(states)
+    return _stack_trees(states)
+
+
+def _unstack(state, count):
+    """A state with a leading [members] axis -> `count` member states (one transfer each way)."""
+    host = jax.device_get(state)
+    return jax.device_put([jax.tree_util.tree_map(lambda a: a[i], host) for i in range(count)])
+
+
+class Population:
+    """Train, evaluate and predict with many compiled models of one architecture at once.
+
+    Args:
+        models: a list of compiled models (distinct objects, each with its own optimizer) that share
+            one architecture and compile settings; they may differ in their weights and in float
+            hyperparameters (see the module docstring). Checked here and again at every call.
+    """
+
+    def __init__(self, models):
+        models = list(models) if isinstance(models, (list, tuple)) else models
+        if not isinstance(models, list) or not models:
+            raise ValueError(f"Population: `models` must be a non-empty list of compiled models; got {models!r}.")
+        for i, model in enumerate(models):
+            if not getattr(model, "compiled", False):
+                raise ValueError(f"Population: models[{i}] is not compiled; call `compile(...)` on every member "
+                                 "first (same loss and metrics, any float hyperparameters).")
+        for what, items in (("model", models), ("optimizer", [m.optimizer for m in models])):
+            seen = {}
+            for i, item in enumerate(items):
+                if id(item) in seen:
+                    raise ValueError(f"Population: models[{i}] shares its {what} object with models[{seen[id(item)]}]; "
+                                     f"each member needs its own {what} (they are trained side by side).")
+                seen[id(item)] = i
+        self.models = models
+        self._check()
+
+    def __len__(self):
+        return len(self.models)
+
+    def _check(self):
+        """The varying floats (re-checked each call: members may have been changed)."""
+        for i, model in enumerate(self.models):
+            if model._engine.keras_steps:
+                raise ValueError(
+                    f"Population: models[{i}] runs Keras-form steps (it overrides train_step or a step piece, "
+                    "holds metrics of its own, or uses a custom loss/metric function); Population vectorizes "
+                    "lamina's own steps only. Train such models alone with `fit`.")
+            if not model.jit_compile:
+                raise ValueError(f"Population: models[{i}] is compiled with run_eagerly=True or jit_compile=False; "
+                                 "a population always runs compiled.")
+        self.varying = varying_lib.compare(self.models)
+        return self.varying
+
+    @property
+    def _template(self):
+        return self.models[0]
+
+    def _prepare(self, x, y):
+        """Build every member and its engine setup from the data's structure; the template's engine runs."""
+        template = self._template._engine
+        template.prepare(x, y)
+        for model in self.models[1:]:
+            model._engine.prepare(x, y, like=template)
+        return template
+
+    def _build_optimizers(self):
+        """Build the members' optimizers that need it, their initial slots computed in one vectorized program
+        (an initial value may depend on a varying float, e.g. Adagrad's `initial_accumulator_value`)."""
+        need = [i for i, model in enumerate(self.models) if model._engine.optimizer_stale()]
+        if not need:
+            return
+        template = self._template
+        tag, _ = _vectorized(self.varying)
+
+        def init(params, hyper):
+            def one(params, hyper):
+                with varying_lib.bound(self.varying, hyper):
+                    return template.optimizer.init(params)["slots"]
+
+            return jax.vmap(one)(params, hyper)
+
+        params = _stack_trees([[v.value for v in self.models[i].trainable_variables] for i in need])
+        hyper = {k: v[need] for k, v in varying_lib.hyper_values(self.varying).items()}
+        slots = template._engine.program(("population", "optimizer-init") + tag[1:], init)(params, hyper)
+        for i, member_slots in zip(need, _unstack(slots, len(need))):
+            self.models[i]._engine._build_optimizer(slots=member_slots)
+
+    def _stacked(self, kind, syncs, fresh_metrics=True):
+        engine = self._template._engine
+        state = _stack([sync.read(kind) for sync in syncs])
+        if fresh_metrics and "metrics_variables" in kind._fields:
+            state = state._replace(metrics_variables=self._fresh_metrics(engine))
+        return Members(state, varying_lib.hyper_values(self.varying))
+
+    def _fresh_metrics(self, engine):
+        fresh = engine.setup.fresh_metrics()
+        return jax.device_put([np.ascontiguousarray(np.broadcast_to(np.asarray(v), (len(self.models),) + np.shape(v)))
+                               for v in fresh])
+
+    # ----- fit ------------------------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train every member on the same batches; returns one `History` per model (also `model.history`).
+
+        Arguments follow `Model.fit` (in-memory data only). `callbacks` are copied for each member (see
+        the module docstring). `verbose` 1 or 2 prints one line per epoch with each log's min / median /
+        max over the members.
+        """
+        verbose = _verbose(verbose)
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise ValueError(f"Population.fit: `callbacks` must be a list of callbacks, got {type(callbacks).__name__}.")
+        if x is None:
+            raise ValueError("Population.fit: `x` is required.")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"Population.fit: `epochs` must be a non-negative int, got {epochs!r}.")
+        if data_adapter.is_stream(x) or (validation_data is not None and data_adapter.is_stream(validation_data)):
+            raise ValueError("Population.fit: generators and datasets are not supported; pass in-memory arrays "
+                             "(NumPy arrays, frames, lists or dicts of them).")
+        self._check()
+        train = data_adapter.ArrayData(x, y, sample_weight)
+        if validation_split and validation_data is None:
+            train, val = data_adapter.ArrayData.split(train, validation_split)
+            validation_data = (val.x, val.y, val.sample_weight)
+        if train.y is None:
+            raise ValueError("Population.fit: `y` (the targets) is required.")
+        val = None if validation_data is None else data_adapter.as_eval_data(validation_data)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.fit")
+        engine = self._prepare(train.x, train.y)
+        engine._require_loss("Population.fit")
+        engine.check_data(train, training=True)
+        if val is not None:
+            engine.check_data(val, what="validation_data: ", warn=False)
+        engine._apply_class_weight(train, class_weight)
+        train.batch_size = min(batch_size, train.n)
+        train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
+                                                                             "Population.fit")
+        steps = train.steps
+        val_batch = None if val is None else min(validation_batch_size or batch_size, val.n or 1)
+
+        self._build_optimizers()
+        syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
+        lists = self._callback_lists(callbacks, verbose, epochs, steps)
+        members = self._stacked(TrainState, syncs)
+        vectorize = _vectorized(self.varying)
+        runner = engine._runner("train", vectorize)
+        test_runner = engine._runner("test", vectorize) if val is not None else None
+        chunk = min(self._template.steps_per_execution or steps, steps)
+        shuffle_seed = int(np.asarray(draw_key())[1])  # as Model.fit draws it: the same batch order
+        for model, cbs in zip(self.models, lists):
+            model.stop_training = False
+            model.history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
+        active = list(range(len(self.models)))  # members not stopped by a callback
+        last = [{} for _ in self.models]  # each member's last epoch logs (with callbacks)
+        records = []  # (epoch, logs, val_logs) on the device (History only: fetched at the end)
+        watched = any(cbs.user_callbacks for cbs in lists)
+        if watched:
+            members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
+        for epoch in range(initial_epoch, epochs):
+            if watched:
+                members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
+            members = members._replace(states=members.states._replace(metrics_variables=self._fresh_metrics(engine)))
+            source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+            members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
+            val_logs = None
+            if val is not None and _due(epoch, validation_freq):
+                # As in Model.fit, training goes on from the trained state (what evaluation does to
+                # non-trainable variables is not carried into the next epoch).
+                trained = members.states
+                evaluating = Members(EvalState(trained.trainable_variables, trained.non_trainable_variables,
+                                               self._fresh_metrics(engine)), members.hyper)
+                val.batch_size, val.max_steps = val_batch, validation_steps
+                _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
+                                                quiet=True)
+            if verbose:
+                self._print_epoch(epoch, epochs, logs, val_logs)
+            if not watched:  # History only: the logs are fetched once, at the end
+                records.append((epoch, logs, val_logs))
+                continue
+            # Callbacks see each member's weights and logs after every epoch; a stopped member keeps its state
+            # (the program still computes it, for the others' sake, but nothing of it is kept).
+            fetched = jax.device_get((logs, val_logs))
+            states = _unstack(members.states, len(self.models))
+            for i in active:
+                syncs[i].write(states[i])
+
+            def end(i):
+                last[i] = _member_logs(i, *fetched)
+                lists[i].on_epoch_end(epoch, last[i])
+
+            members = self._after_hooks(members, syncs, active, end)
+            active = [i for i in active if not self.models[i].stop_training]
+            if not active:
+                break
+        if watched:
+            for model in self.models:
+                _finalize_variables(model, epochs)
+            for i in range(len(self.models)):
+                lists[i].on_train_end(last[i])
+            return [model.history for model in self.models]
+        fetched = jax.device_get([(logs, val_logs) for _, logs, val_logs in records])
+        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
+            sync.write(state)
+            _finalize_variables(model, epochs)
+            lists[i].on_train_begin()
+            for (epoch, _, _), (logs, val_logs) in zip(records, fetched):
+                lists[i].on_epoch_end(epoch, _member_logs(i, logs, val_logs))
+            lists[i].on_train_end(_member_logs(i, *fetched[-1]) if fetched else {})
+        return [model.history for model in self.models]
+
+    def _callback_lists(self, callbacks, verbose, epochs, steps):
+        """One CallbackList per member (its History, and a deep copy of `callbacks`, as Keras Tuner gives each
+        trial its own copies); callbacks that need batch hooks are refused."""
+        lists = []
+        for model in self.models:
+            own = copy.deepcopy(list(callbacks or []))
+            lists.append(CallbackList(own, add_history=True, add_progbar=False, model=model, verbose=verbose,
+                                      epochs=epochs, steps=steps))
+        for cb in lists[0].user_callbacks:
+            uses = ["batch hooks"] if any(isinstance(cb, Callback) and cb.batch_interval(kind)
+                                          for kind in ("train", "test")) else []
+            uses += [h for h in ("on_test_begin", "on_test_end")
+                     if getattr(type(cb), h, None) is not getattr(Callback, h, None)]
+            uses += ["resuming"] if isinstance(cb, BackupAndRestore) else []
+            if uses:
+                raise ValueError(
+                    f"Population.fit: {type(cb).__name__} needs {uses[0]}; a population's members train inside one "
+                    "program per epoch, so only epoch-level callbacks (EarlyStopping, LearningRateScheduler, "
+                    "ReduceLROnPlateau, CSVLogger, ...) are supported. Train this member alone with `model.fit`.")
+        return lists
+
+    def _after_hooks(self, members, syncs, active, hook):
+        """Run `hook(i)` for the active members; if any assigned a Variable (new weights, a new learning rate),
+        the members' stacked state is read again from the Variables."""
+        for i in active:
+            hook(i)
+        if any(syncs[i].changed() for i in active):
+            fresh = self._stacked(TrainState, syncs, fresh_metrics=False)
+            members = members._replace(states=fresh.states)
+        return members
+
+    def _print_epoch(self, epoch, epochs, logs, val_logs):
+        logs = dict(jax.device_get(logs))
+        if val_logs is not None:
+            logs.update({f"val_{k}": v for k, v in jax.device_get(val_logs).items()})
+        parts = []
+        for key in sorted(logs):
+            values = np.asarray(logs[key], np.float64)
+            parts.append(f"{key}: {values.min():.4f} / {np.median(values):.4f} / {values.max():.4f}")
+        print(f"Epoch {epoch + 1}/{epochs} ({len(self.models)} models; min / median / max) - " + " - ".join(parts),
+              flush=True)
+
+    # ----- evaluate and predict ----------------------------------------------------------------------
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, steps=None, return_dict=False):
+        """What `model.evaluate(x, y, ...)` returns, for each member (a list, in the order of `models`)."""
+        if data_adapter.is_stream(x):
+            raise ValueError("Population.evaluate: generators and datasets are not supported; pass arrays.")
+        self._check()
+        data = data_adapter.ArrayData(x, y, sample_weight)
+        if data.y is None:
+            raise ValueError("Population.evaluate: `y` (the targets) is required.")
+        engine = self._prepare(data.x, data.y)
+        engine._require_loss("Population.evaluate")
+        engine.check_data(data)
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.evaluate")
+        data.batch_size, data.max_steps = min(batch_size, data.n), steps
+        syncs = [StateSync(model, None, model._engine.setup.metrics) for model in self.models]
+        members = self._stacked(EvalState, syncs)
+        runner = engine._runner("test", _vectorized(self.varying))
+        members, logs = engine._run_epoch("test", data.chunks(runner, data.steps), members, None, None, quiet=True)
+        logs = jax.device_get(logs)
+        out = []
+        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
+            sync.write(state)
+            row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
+            out.append(row if return_dict else model._engine._in_metrics_order(row))
+        return out
+
+    def predict(self, x, batch_size=None):
+        """What `model.predict(x)` returns, for each member (a list, in the order of `models`)."""
+        if data_adapter.is_stream(x):
+            raise ValueError("Population.predict: generators and datasets are not supported; pass arrays.")
+        self._check()
+        x = data_adapter.to_numpy_tree(x, "x")
+        n = data_adapter.num_samples(x, "x")
+        if n == 0:
+            raise ValueError("Population.predict: x has 0 samples.")
+        batch_size = min(32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.predict"),
+                         n)
+        for model in self.models:
+            if not model.built:
+                model._maybe_build(shapes_of(jax.tree_util.tree_map(lambda a: a[:1], x)))
+        engine = self._template._engine
+        syncs = [StateSync(model) for model in self.models]
+        members = self._stacked(PredictState, syncs)
+        n_steps = -(-n // batch_size)
+        order = loops.sample_order(n, n_steps * batch_size, False)()
+        tag, wrap = _vectorized(self.varying)
+        step = engine._predict_step()
+
+        def gather(state, logs, x, order):  # the form `wrap` expects: (state, logs, *data) -> (state, logs)
+            outputs, state = loops.predict_gather(step, n_steps, batch_size)(state, x, order)
+            return state, outputs
+
+        program = engine.program(("lamina", "predict") + tag + ("gather", n_steps, batch_size), wrap(gather))
+        members, outputs = program(members, None, x, order)
+        outputs = jax.device_get(outputs)
+        for sync, state in zip(syncs, _unstack(members.states, len(self.models))):
+            sync.write(state)
+        return [jax.tree_util.tree_map(lambda a: np.asarray(a[i][:n]), outputs) for i in range(len(self.models))]
