@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 NAMES = ("pima_mlp", "mnist_mlp_experiments", "fashion_mnist_classifier", "california_housing_regression",
          "save_restore_callbacks", "perceptron_xor", "playground", "cnn_fashion_mnist", "lstm_sequences",
-         "distributed_data_parallel")
+         "distributed_data_parallel", "hyperparameter_search")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -158,6 +158,12 @@ def test_python_m_lamina_without_matplotlib_says_how_to_get_it(tmp_path, capsys,
     assert main(["--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) is None
     assert 'pip install "lamina[plot]"' in capsys.readouterr().out
     assert not (tmp_path / "pima_learning_curves.png").exists()
+
+
+def test_hyperparameter_search(tmp_path):
+    pytest.importorskip("optuna", reason="the tuners run on Optuna (the 'tune' extra)")
+    result = run_example("hyperparameter_search", tmp_path)
+    assert len(result["pictures"]) == 2 and 1e-7 < result["suggested"] < 10
 
 
 def test_distributed_data_parallel_on_four_cpu_devices_twice_from_one_program_cache(tmp_path):
