@@ -288,12 +288,15 @@ class Tuner:
                 out.append(self._run_one(trial, fit_args, fit_kwargs))
                 continue
             groups.setdefault(_architecture(trial.last_model), []).append(trial)
-        for members in groups.values():
+        for members in (group for same in groups.values() for group in _compatible(same)):
             if len(members) == 1:
                 out.append(self._run_one(members[0], fit_args, fit_kwargs))
                 continue
             try:
                 histories = Population([t.last_model for t in members]).fit(*fit_args, **copy.copy(fit_kwargs))
+            except ValueError:  # the members cannot share a program after all (e.g. a branch on a float)
+                out += [self._run_one(trial, fit_args, fit_kwargs) for trial in members]
+                continue
             except Exception as error:
                 for trial in members:
                     self._fail(trial, error)
@@ -448,6 +451,25 @@ def _architecture(model):
 
     return (type(model).__name__, type(getattr(model, "optimizer", None)).__name__,
             tuple((path, tuple(v.shape), str(v.dtype)) for path, v in tracking.variables_by_path(model).items()))
+
+
+def _compatible(trials):
+    """`trials` (same variables) split into groups whose models `Population` accepts together (same
+    config up to float hyperparameters: activations, for one, must match)."""
+    from lamina.tuners import varying
+
+    groups = []
+    for trial in trials:
+        for group in groups:
+            try:
+                varying.compare([group[0].last_model, trial.last_model])
+            except ValueError:
+                continue
+            group.append(trial)
+            break
+        else:
+            groups.append([trial])
+    return groups
 
 
 def _metrics_of(results, objective):
