@@ -151,3 +151,16 @@ def test_vae_sampling_layer_from_the_keras_guide_trains():
     assert np.all(np.isfinite(history.history["loss"]))
     first, second = model.predict(X[:4], verbose=0), model.predict(X[:4], verbose=0)
     assert not np.allclose(first, second)  # a fresh draw per call, as in Keras
+
+
+def test_ops_in_a_graph_run_on_the_arrays_as_they_are(keras):
+    """A graph run calls each op node on its arguments unchanged: integer tensors stay integers (no cast to the
+    layer dtype) and index keys reach the op."""
+    results = []
+    for lib in (keras, lamina):
+        ids = lib.Input((4,), dtype="int32")
+        model = lib.Model(ids, [lib.ops.sum(ids[:, 1:] * 3, axis=-1), lib.ops.argmax(ids, axis=-1)])
+        results.append(model.predict(np.array([[1, 2, 3, 2**24 + 1], [7, 0, 5, 1]], "int32"), verbose=0))
+    for theirs, ours in zip(*results):
+        assert str(ours.dtype) == str(theirs.dtype)
+        np.testing.assert_array_equal(ours, theirs)

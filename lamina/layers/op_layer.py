@@ -33,6 +33,11 @@ class OpLayer(Layer):
             return outputs
         return self._fn(*args, **kwargs)
 
+    def _call_with_mask(self, args, kwargs, input_mask=None):
+        """A graph run calls the op on the node's arguments as they are (no casting to the layer's dtype:
+        an op keeps its inputs' dtypes); an op's output carries no mask, as in Keras."""
+        return self._fn(*args, **kwargs), None
+
     def get_config(self):
         return {"name": self.name, "op": self.op}
 
