@@ -14,7 +14,9 @@ epoch's steps (else one step per call); `profile_batch` and `write_steps_per_sec
 """
 
 import functools
+import itertools
 import os
+import socket
 import time
 
 import numpy as np
@@ -30,13 +32,12 @@ def _tensorboard():
         from tensorboard.plugins.histogram import summary_v2 as histogram
         from tensorboard.plugins.scalar import summary_v2 as scalar
         from tensorboard.plugins.text import summary_v2 as text
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError:
         raise ImportError(
             "The TensorBoard callback writes event files with the `tensorboard` package, which is not installed: "
             'pip install "lamina[tensorboard]" (or: pip install tensorboard). TensorFlow is not needed.'
         ) from None
-    return event_pb2, graph_metadata, histogram, scalar, text, EventFileWriter
+    return event_pb2, graph_metadata, histogram, scalar, text
 
 
 @functools.cache
@@ -54,29 +55,48 @@ def _scalar_summary(tag, value):
 
 
 class _Writer:
-    """One run folder's event file (created on first use).
+    """One run folder's event file (created on first use), in the tensorboard package's record format
+    (its `RecordWriter`: length, masked CRC32C, serialized `Event`, masked CRC32C).
 
-    Like Keras's summary writers, events are flushed to disk by the writer's own thread every `FLUSH_SECS`
-    (or when its queue fills) and when training ends, not after every epoch: a flush waits for the disk.
+    Events are written synchronously to a buffered file, which is flushed every `FLUSH_SECS` (as Keras's
+    summary writers do, every 120 s) and when training ends: no writer thread to hand each event to, and no
+    wait for the disk after every epoch.
     """
 
     FLUSH_SECS = 120
+    _count = itertools.count()
 
     def __init__(self, folder):
         self.folder = folder
-        self._file = None
+        self._records = None
+        self._flushed = 0.0
+
+    def _open(self):
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
+        os.makedirs(self.folder, exist_ok=True)
+        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}."
+                f"{next(self._count)}.v2")
+        self._records = RecordWriter(open(os.path.join(self.folder, name), "wb"))  # noqa: SIM115 (closed in close)
+        event_pb2 = _tensorboard()[0]
+        self._records.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+        self._records.flush()
+        self._flushed = time.monotonic()
 
     def write(self, summary, step):
-        event_pb2, *_, EventFileWriter = _tensorboard()
-        if self._file is None:
-            os.makedirs(self.folder, exist_ok=True)
-            self._file = EventFileWriter(self.folder, flush_secs=self.FLUSH_SECS)
-        self._file.add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
+        if self._records is None:
+            self._open()
+        event_pb2 = _tensorboard()[0]
+        self._records.write(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary)
+                            .SerializeToString())
+        if time.monotonic() - self._flushed > self.FLUSH_SECS:
+            self._records.flush()
+            self._flushed = time.monotonic()
 
     def close(self):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._records is not None:
+            self._records.close()
+            self._records = None
 
 
 class TensorBoard(Callback):
@@ -148,7 +168,7 @@ class TensorBoard(Callback):
         self._writer(which).write(_scalar_summary(tag, value), step)
 
     def _write_graph(self):
-        _, graph_metadata, _, _, text, _ = _tensorboard()
+        _, graph_metadata, _, _, text = _tensorboard()
         try:
             config = self.model.to_json()
         except Exception:  # a model that cannot describe itself has no conceptual graph
