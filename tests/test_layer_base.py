@@ -168,6 +168,9 @@ def test_input_spec_fixed_shape():
             super().__init__(**kwargs)
             self.input_spec = InputSpec(shape=(None, 2, 3))
 
+        def call(self, inputs):
+            return inputs
+
     layer = Fixed(name="fixed")
     assert layer(np.ones((4, 2, 3))).shape == (4, 2, 3)
     with pytest.raises(ValueError, match="'fixed'.*rank 3"):
@@ -267,3 +270,13 @@ def test_add_loss_and_activity_regularizer():
     reg(np.ones((2, 3)))
     # activity penalty = 0.01 * sum(y**2) / batch: y = 3 for both rows
     assert float(reg.losses[0]) == pytest.approx(0.01 * 18 / 2)
+
+
+def test_a_layer_without_call_raises_like_keras(keras):
+    """Keras's base `call` raises; returning the input unchanged would hide a forgotten `call`."""
+    for base in (keras.layers.Layer, Layer):
+        class NoCall(base):
+            pass
+
+        with pytest.raises(NotImplementedError, match="does not have a `call(\\(\\))?` method implemented"):
+            NoCall()(np.ones((2, 3), "float32"))

@@ -633,8 +633,11 @@ class Layer(tracking.Trackable):
         """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
         self.built = True
 
-    def call(self, inputs, *args, **kwargs):
-        return inputs
+    def call(self, *args, **kwargs):
+        """The layer's computation; subclasses implement it (Keras's base raises too)."""
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call()` method implemented: define "
+            f"`call(self, inputs)` in {type(self).__name__} (it computes the layer's outputs).")
 
     def _maybe_build(self, shapes):
         if self.built:
