@@ -226,3 +226,26 @@ def test_callbacks_act_per_member_as_in_lone_fits():
     lengths = [len(h.history["loss"]) for h in histories]
     assert len(set(lengths)) > 1 and max(lengths) < 12, lengths  # members stopped at different epochs
     assert any(h.history["learning_rate"][-1] < h.history["learning_rate"][0] for h in histories)
+
+
+def test_member_callbacks_reach_their_own_member_uncopied():
+    """A tuner gives each member its trial's own tracker: it must see that member's model, logs and weights."""
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append((self.model, logs["loss"], self.model.get_weights()[0].copy()))
+
+    models = _build(TRIALS["adam"][:2])
+    recorders = [Recorder(), Recorder()]
+    histories = _fit(Population(models).fit, epochs=2, member_callbacks=[[r] for r in recorders])
+    for model, recorder, history in zip(models, recorders, histories):
+        assert [m for m, _, _ in recorder.seen] == [model, model]
+        np.testing.assert_allclose([loss for _, loss, _ in recorder.seen], history.history["loss"])
+        np.testing.assert_array_equal(recorder.seen[-1][2], model.get_weights()[0])
+    assert not np.array_equal(recorders[0].seen[-1][2], recorders[1].seen[-1][2])
+    with pytest.raises(ValueError, match="one per member"):
+        Population(models).fit(X, Y, member_callbacks=[[Recorder()]])

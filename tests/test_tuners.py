@@ -325,8 +325,8 @@ def test_trials_sharing_an_architecture_go_to_population_together(monkeypatch, t
             self.models = models
             groups.append([m.optimizer.learning_rate for m in models])
 
-        def fit(self, *args, **kwargs):
-            return [m.fit(*args, **kwargs) for m in self.models]
+        def fit(self, *args, member_callbacks, **kwargs):
+            return [m.fit(*args, callbacks=own, **kwargs) for m, own in zip(self.models, member_callbacks)]
 
     monkeypatch.setattr(tuner_lib, "Population", RecordingPopulation)
 

@@ -208,16 +208,22 @@ class Population:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            member_callbacks=None):
         """Train every member on the same batches; returns one `History` per model (also `model.history`).
 
         Arguments follow `Model.fit` (in-memory data only). `callbacks` are copied for each member (see
-        the module docstring). `verbose` 1 or 2 prints one line per epoch with each log's min / median /
-        max over the members.
+        the module docstring); `member_callbacks`, one list per member, are given to that member as they are
+        (callbacks holding one member's own state, such as a tuner trial's best-epoch tracker). `verbose`
+        1 or 2 prints one line per epoch with each log's min / median / max over the members.
         """
         verbose = _verbose(verbose)
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise ValueError(f"Population.fit: `callbacks` must be a list of callbacks, got {type(callbacks).__name__}.")
+        if member_callbacks is not None and (not isinstance(member_callbacks, (list, tuple))
+                                             or len(member_callbacks) != len(self.models)):
+            raise ValueError(f"Population.fit: `member_callbacks` must be a list of {len(self.models)} lists of "
+                             f"callbacks (one per member), got {member_callbacks!r}.")
         if x is None:
             raise ValueError("Population.fit: `x` is required.")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -248,7 +254,7 @@ class Population:
 
         self._build_optimizers()
         syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
-        lists = self._callback_lists(callbacks, verbose, epochs, steps)
+        lists = self._callback_lists(callbacks, verbose, epochs, steps, member_callbacks)
         members = self._stacked(TrainState, syncs)
         vectorize = _vectorized(self.varying)
         runner = engine._runner("train", vectorize)
@@ -316,15 +322,15 @@ class Population:
             lists[i].on_train_end(_member_logs(i, *fetched[-1]) if fetched else {})
         return [model.history for model in self.models]
 
-    def _callback_lists(self, callbacks, verbose, epochs, steps):
-        """One CallbackList per member (its History, and a deep copy of `callbacks`, as Keras Tuner gives each
-        trial its own copies); callbacks that need batch hooks are refused."""
+    def _callback_lists(self, callbacks, verbose, epochs, steps, member_callbacks=None):
+        """One CallbackList per member (its History, a deep copy of `callbacks`, as Keras Tuner gives each
+        trial its own copies, and its own `member_callbacks`); callbacks that need batch hooks are refused."""
         lists = []
-        for model in self.models:
-            own = copy.deepcopy(list(callbacks or []))
+        for i, model in enumerate(self.models):
+            own = copy.deepcopy(list(callbacks or [])) + list(member_callbacks[i] if member_callbacks else [])
             lists.append(CallbackList(own, add_history=True, add_progbar=False, model=model, verbose=verbose,
                                       epochs=epochs, steps=steps))
-        for cb in lists[0].user_callbacks:
+        for cb in (cb for cbs in lists for cb in cbs.user_callbacks):
             uses = ["batch hooks"] if any(isinstance(cb, Callback) and cb.batch_interval(kind)
                                           for kind in ("train", "test")) else []
             uses += [h for h in ("on_test_begin", "on_test_end")

@@ -278,8 +278,8 @@ class Tuner:
     def _fit_batch(self, batch, fit_args, fit_kwargs):
         """Train trials whose models share an architecture in one `Population` (one compiled program);
         a trial alone in its architecture trains by itself. (See
-        `_batch_size`), with no callbacks and one execution per trial; the weights saved are those at
-        the end of training (a population has no per-model epoch callbacks)."""
+        `_batch_size`), with no callbacks and one execution per trial; each member gets its trial's
+        best-epoch tracker, so the weights saved are those of the objective's best epoch, as alone."""
         groups, out = {}, []
         for trial in batch:
             try:
@@ -293,7 +293,8 @@ class Tuner:
                 out.append(self._run_one(members[0], fit_args, fit_kwargs))
                 continue
             try:
-                histories = Population([t.last_model for t in members]).fit(*fit_args, **copy.copy(fit_kwargs))
+                histories = Population([t.last_model for t in members]).fit(
+                    *fit_args, **copy.copy(fit_kwargs), member_callbacks=[[t.best.callback] for t in members])
             except ValueError:  # the members cannot share a program after all (e.g. a branch on a float)
                 out += [self._run_one(trial, fit_args, fit_kwargs) for trial in members]
                 continue
