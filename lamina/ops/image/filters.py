@@ -3,10 +3,10 @@
 import jax
 import jax.numpy as jnp
 
-from lamina.backend import config
 from lamina.backend import dtypes as _dtypes
 from lamina.ops.core import tensor
 from lamina.backend.dispatch import keras_op
+from lamina.ops.image.layout import from_layout, to_layout
 
 __all__ = ["gaussian_blur", "sobel_edges", "ssim"]
 
@@ -25,25 +25,6 @@ def _depthwise(images, kernel, padding):
                                         feature_group_count=channels, precision=jax.lax.Precision.HIGHEST)
 
 
-def _nchw(images, data_format, op):
-    data_format = config.standardize_data_format(data_format)
-    images = tensor(images)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"{op}: `images` must have rank 3 or 4, got shape {images.shape}.")
-    unbatched = images.ndim == 3
-    if unbatched:
-        images = images[None]
-    if data_format == "channels_last":
-        images = jnp.transpose(images, (0, 3, 1, 2))
-    return images, data_format, unbatched
-
-
-def _back(images, data_format, unbatched):
-    if data_format == "channels_last":
-        images = jnp.moveaxis(images, 1, 3)
-    return images[0] if unbatched else images
-
-
 @keras_op
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
     """Images blurred by a Gaussian kernel ("same" size, zero padding).
@@ -51,21 +32,21 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     As in Keras on JAX, the second entries of `kernel_size` and `sigma` act along the height and the
     first along the width.
     """
-    images, data_format, unbatched = _nchw(images, data_format, "gaussian_blur")
+    images, data_format, unbatched = to_layout(images, data_format, "gaussian_blur", "NCHW")
     dtype = images.dtype
     sigma = tensor(sigma).astype(dtype)
     kernel = jnp.outer(_gaussian(kernel_size[1], sigma[1], dtype), _gaussian(kernel_size[0], sigma[0], dtype))
-    return _back(_depthwise(images, kernel, "SAME"), data_format, unbatched)
+    return from_layout(_depthwise(images, kernel, "SAME"), data_format, unbatched, "NCHW")
 
 
 @keras_op
 def sobel_edges(images, data_format=None):
     """Sobel gradients of a batch of images: (..., 2) holding (d/dy, d/dx) per channel ("same" size)."""
-    images, data_format, unbatched = _nchw(images, data_format, "sobel_edges")
+    images, data_format, unbatched = to_layout(images, data_format, "sobel_edges", "NCHW")
     if unbatched:
         raise ValueError(f"sobel_edges: `images` must be a batch (rank 4), got shape {images.shape[1:]}.")
     dx = jnp.asarray([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], images.dtype)
-    edges = [_back(_depthwise(images, k, "SAME"), data_format, False) for k in (dx.T, dx)]
+    edges = [from_layout(_depthwise(images, k, "SAME"), data_format, False, "NCHW") for k in (dx.T, dx)]
     return jnp.stack(edges, axis=-1)
 
 
@@ -75,8 +56,8 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
 
     Gaussian-weighted local statistics over `filter_size` windows ("valid"), as in Wang et al. 2004.
     """
-    a, data_format, unbatched = _nchw(image1, data_format, "ssim")
-    b, _, _ = _nchw(image2, data_format, "ssim")
+    a, data_format, unbatched = to_layout(image1, data_format, "ssim", "NCHW")
+    b, _, _ = to_layout(image2, data_format, "ssim", "NCHW")
     original = a.dtype
     dtype = _dtypes.result_type(original, float)
     a, b = a.astype(dtype), b.astype(dtype)

@@ -9,6 +9,7 @@ from lamina.backend import dtypes as _dtypes
 from lamina.backend import random as _random
 from lamina.ops.core import saturate_cast, tensor
 from lamina.backend.dispatch import keras_op
+from lamina.ops.image.layout import from_layout, to_layout
 from lamina.ops.image.filters import gaussian_blur
 
 __all__ = ["affine_transform", "elastic_transform", "map_coordinates", "perspective_transform", "resize",
@@ -90,25 +91,6 @@ def _sample(image, rows, cols, order, fill_mode, fill_value):
     return jax.vmap(one, in_axes=-1, out_axes=-1)(image)
 
 
-def _batched_hwc(images, data_format, op):
-    data_format = config.standardize_data_format(data_format)
-    images = tensor(images)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"{op}: `images` must have rank 3 or 4, got shape {images.shape}.")
-    unbatched = images.ndim == 3
-    if unbatched:
-        images = images[None]
-    if data_format == "channels_first":
-        images = jnp.transpose(images, (0, 2, 3, 1))
-    return images, data_format, unbatched
-
-
-def _unbatch(images, data_format, unbatched):
-    if data_format == "channels_first":
-        images = jnp.transpose(images, (0, 3, 1, 2))
-    return images[0] if unbatched else images
-
-
 @keras_op
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
                      data_format=None):
@@ -122,7 +104,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     """
     _check(interpolation, tuple(ORDERS), "interpolation", "affine_transform")
     _check(fill_mode, FILL_MODES, "fill_mode", "affine_transform")
-    images, data_format, unbatched = _batched_hwc(images, data_format, "affine_transform")
+    images, data_format, unbatched = to_layout(images, data_format, "affine_transform", "NHWC")
     transform = tensor(transform)
     if transform.ndim not in (1, 2) or transform.shape[-1] != 8:
         raise ValueError(f"affine_transform: `transform` must be (8,) or (batch, 8), got shape {transform.shape}.")
@@ -138,7 +120,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
         rows = (t[3] * x + t[4] * y + t[5]) / k
         return _sample(image, rows, cols, ORDERS[interpolation], fill_mode, fill_value)
 
-    return _unbatch(jax.vmap(warp)(images, transform), data_format, unbatched)
+    return from_layout(jax.vmap(warp)(images, transform), data_format, unbatched, "NHWC")
 
 
 def _homography(start, end):
@@ -156,7 +138,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                           data_format=None):
     """Images warped so the four `start_points` (x, y) move to `end_points`; (4, 2) or (batch, 4, 2)."""
     _check(interpolation, tuple(ORDERS), "interpolation", "perspective_transform")
-    images, data_format, unbatched = _batched_hwc(images, data_format, "perspective_transform")
+    images, data_format, unbatched = to_layout(images, data_format, "perspective_transform", "NHWC")
     start, end = tensor(start_points), tensor(end_points)
     for points, name in ((start, "start_points"), (end, "end_points")):
         if points.shape[-2:] != (4, 2) or points.ndim not in (2, 3):
@@ -176,7 +158,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
         rows = (t[3] * x + t[4] * y + t[5]) / k
         return _sample(image, rows, cols, ORDERS[interpolation], "constant", fill_value)
 
-    return _unbatch(jax.vmap(warp)(images, coefficients), data_format, unbatched)
+    return from_layout(jax.vmap(warp)(images, coefficients), data_format, unbatched, "NHWC")
 
 
 @keras_op
@@ -215,7 +197,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     """
     _check(interpolation, tuple(ORDERS), "interpolation", "elastic_transform")
     _check(fill_mode, FILL_MODES, "fill_mode", "elastic_transform")
-    images, data_format, unbatched = _batched_hwc(images, data_format, "elastic_transform")
+    images, data_format, unbatched = to_layout(images, data_format, "elastic_transform", "NHWC")
     batch, height, width, _ = images.shape
     dtype = images.dtype
     key = _random.draw_seed(seed, "elastic_transform")
@@ -229,4 +211,4 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
         return _sample(image, y + dy, x + dx, ORDERS[interpolation], fill_mode, fill_value)
 
     out = jax.vmap(warp)(images, field[0], field[1]).astype(dtype)
-    return _unbatch(out, data_format, unbatched)
+    return from_layout(out, data_format, unbatched, "NHWC")
