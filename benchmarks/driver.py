@@ -50,6 +50,15 @@ def child_env(system, cache_dir):
     return env
 
 
+def compile_bytecode():
+    """Write lamina's bytecode caches, as `pip install` does for an installed package (Keras's are written at
+    its install): an editable checkout run with PYTHONDONTWRITEBYTECODE would otherwise compile every module
+    in every child process."""
+    import compileall
+
+    compileall.compile_dir(REPO / "lamina", quiet=1)
+
+
 def run_child(args, env, timeout):
     """Run the worker with `args`; returns its JSON record (or a failure record)."""
     cmd = [sys.executable, "-m", "benchmarks.worker"] + args
@@ -185,6 +194,7 @@ def main(argv=None):
     if BASE not in systems:
         raise SystemExit(f"lamina must be among the systems run (got {', '.join(systems) or 'none'}).")
     timeout = min(args.timeout, 300) if args.quick else args.timeout
+    compile_bytecode()
     load_start = _load_average()
     with tempfile.TemporaryDirectory(prefix="lamina-bench-") as scratch:
         first = measure_limit(size, timeout)

@@ -232,6 +232,8 @@ How it is measured:
   "warm" is a folder filled by an untimed run of the same script. Keras 3 enables no persistent compilation
   cache by default, and it is run with its defaults, so its cold and warm runs do the same work.
   `JAX_COMPILATION_CACHE_DIR` is removed from every child's environment.
+- Bytecode: the driver writes lamina's `__pycache__` files first (`compileall`), as `pip install` does and as
+  Keras's installed package has them, so no child compiles lamina's sources.
 - The limit: a float32 4096x4096 matrix multiply through numpy (best of 5, at the start and end of the run;
   the higher is used). A training FLOP rate counts 6 x parameters FLOPs per sample for the MLPs and
   3 x 2 x the forward multiply-adds per sample for the CNN (its weights are reused across positions).

@@ -82,6 +82,11 @@ def test_scalar_summaries_equal_the_tensorboard_packages_own(value):
 
     from lamina.callbacks.tensorboard import _scalar_summary
 
-    assert _scalar_summary("epoch_loss", value).SerializeToString() == \
+    assert _scalar_summary({"epoch_loss": value}).SerializeToString() == \
         summary_v2.scalar_pb("epoch_loss", np.float32(value)).SerializeToString()
-    assert _scalar_summary("epoch_loss", 2.0).value[0].tensor.float_val[0] == 2.0  # the template is not changed
+    assert _scalar_summary({"epoch_loss": 2.0}).value[0].tensor.float_val[0] == 2.0  # the template is not changed
+    # an epoch's scalars share one summary: its values are the package's own, in order
+    both = _scalar_summary({"epoch_loss": value, "epoch_accuracy": 0.25})
+    assert [v.SerializeToString() for v in both.value] == [
+        summary_v2.scalar_pb("epoch_loss", np.float32(value)).value[0].SerializeToString(),
+        summary_v2.scalar_pb("epoch_accuracy", np.float32(0.25)).value[0].SerializeToString()]

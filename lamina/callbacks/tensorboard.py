@@ -45,12 +45,18 @@ def _scalar_template(tag):
     return _tensorboard()[3].scalar_pb(tag, np.float32(0.0))
 
 
-def _scalar_summary(tag, value):
-    """The tensorboard package's scalar summary for `tag` (a copy of its cached template with the value set:
-    building each one afresh costs more than the epoch it logs on small models)."""
-    summary = type(_scalar_template(tag))()
-    summary.CopyFrom(_scalar_template(tag))
-    summary.value[0].tensor.float_val[0] = float(np.float32(value))
+def _scalar_summary(scalars):
+    """The tensorboard package's scalar summary of `scalars` ({tag: value}), one value per tag: copies of its
+    cached templates with the values set (building each one afresh costs more than the epoch it logs on small
+    models). One summary holds all of an epoch's scalars, so the event file gets one record per step."""
+    summary = None
+    for tag, value in scalars.items():
+        template = _scalar_template(tag)
+        if summary is None:
+            summary = type(template)()
+        entry = summary.value.add()
+        entry.CopyFrom(template.value[0])
+        entry.tensor.float_val[0] = float(np.float32(value))
     return summary
 
 
@@ -164,8 +170,9 @@ class TensorBoard(Callback):
             self._writers[which] = _Writer(os.path.join(self.log_dir, which))
         return self._writers[which]
 
-    def _scalar(self, which, tag, value, step):
-        self._writer(which).write(_scalar_summary(tag, value), step)
+    def _scalars(self, which, scalars, step):
+        if scalars:
+            self._writer(which).write(_scalar_summary(scalars), step)
 
     def _write_graph(self):
         _, graph_metadata, _, _, text = _tensorboard()
@@ -204,12 +211,13 @@ class TensorBoard(Callback):
     def on_train_batch_end(self, batch, logs=None):
         previous = self._global_train_batch
         self._global_train_batch = step = self._epoch_first_batch + batch + 1
+        scalars = {}
         if self.write_steps_per_second:
             elapsed = max(time.time() - self._batch_start, 1e-9)
-            self._scalar("train", "batch_steps_per_second", (step - previous) / elapsed, step)
+            scalars["batch_steps_per_second"] = (step - previous) / elapsed
         if self.update_freq != "epoch" and step % self.update_freq == 0:
-            for name, value in (logs or {}).items():
-                self._scalar("train", f"batch_{name}", value, step)
+            scalars.update((f"batch_{name}", value) for name, value in (logs or {}).items())
+        self._scalars("train", scalars, step)
         if self._profiling and step >= self._stop_batch:
             self._stop_profiler()
 
@@ -220,11 +228,9 @@ class TensorBoard(Callback):
         if self.write_steps_per_second:
             done = int(self.model.optimizer.iterations) - self._epoch_iterations
             train["steps_per_second"] = done / max(time.time() - self._epoch_start, 1e-9)
-        for name, value in train.items():
-            self._scalar("train", f"epoch_{name}", value, epoch)
-        for name, value in logs.items():
-            if name.startswith("val_"):
-                self._scalar("validation", f"epoch_{name[4:]}", value, epoch)
+        self._scalars("train", {f"epoch_{name}": value for name, value in train.items()}, epoch)
+        self._scalars("validation", {f"epoch_{name[4:]}": value for name, value in logs.items()
+                                     if name.startswith("val_")}, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
 
@@ -233,8 +239,8 @@ class TensorBoard(Callback):
         if optimizer is None:
             return
         step = int(optimizer.iterations)
-        for name, value in (logs or {}).items():
-            self._scalar("validation", f"evaluation_{name}_vs_iterations", value, step)
+        self._scalars("validation", {f"evaluation_{name}_vs_iterations": value
+                                     for name, value in (logs or {}).items()}, step)
 
     def on_train_end(self, logs=None):
         if self._profiling:

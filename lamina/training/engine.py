@@ -26,6 +26,7 @@ with the mesh's shardings and keyed with the mesh (`sharded.ProgramLayout`).
 """
 
 import math
+import time
 import warnings
 
 import jax
@@ -459,6 +460,7 @@ class Engine:
         quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
         logs, epoch_logs, pending = {}, {}, []
         done = state  # the state after the last finished epoch (kept if the run is interrupted)
+        ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None and cbs.progbar is None)
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
             initial_epoch, initial_step = _resume_point(model, initial_epoch)
@@ -470,16 +472,24 @@ class Engine:
                         cbs.on_epoch_begin(epoch)
                         if sync.changed():
                             state = sync.read(TrainState)
-                    skip = initial_step if epoch == initial_epoch else 0
-                    if not skip:  # a resumed epoch keeps the metric states of its steps already done
-                        state = self._fresh(state)
-                    epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                    state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
+                    started = ahead.take(state)
+                    if started is not None:  # dispatched during the last epoch's hooks from this very state
+                        state, logs = started
+                    else:
+                        skip = initial_step if epoch == initial_epoch else 0
+                        if not skip:  # a resumed epoch keeps the metric states of its steps already done
+                            state = self._fresh(state)
+                        epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                        state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
                     if quiet:
                         _queue_epoch(pending, state, logs)
                         continue
                     done = state
                     sync.write(state)
+                    if ahead.wanted() and epoch + 1 < epochs:
+                        ahead.start(state, self._run_epoch(
+                            "train", train.chunks(runner, chunk, epoch=epoch + 1, shuffle=shuffle, seed=shuffle_seed),
+                            self._fresh(state), sync, None, quiet=True))
                     epoch_logs = self._epoch_logs(logs)
                     if val is not None and _due(epoch, validation_freq):
                         val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
@@ -492,6 +502,7 @@ class Engine:
                     cbs.on_epoch_end(epoch, epoch_logs)
                     if sync.changed():
                         state = sync.read(TrainState)
+                    ahead.finished_epoch()
                     if model.stop_training:
                         break
             except KeyboardInterrupt:
@@ -820,6 +831,42 @@ def _finalize_variables(model, epochs):
     the weights)."""
     if epochs > 0 and model.optimizer is not None and hasattr(model.optimizer, "finalize_variable_values"):
         model.optimizer.finalize_variable_values(model.trainable_weights)
+
+
+class _RunAhead:
+    """Epoch e+1 dispatched before epoch e's logs are fetched and its hooks run, so the host's work between
+    epochs overlaps the device's work. It is used only if it started from the very state the loop holds when
+    epoch e+1 begins: a hook that assigns a Variable makes the engine read a new state and drops it (and run
+    ahead is not tried again in this fit), and stopping drops it. Only while an epoch with its hooks takes
+    under `MAX_SECONDS`, so a dropped epoch wastes little.
+    """
+
+    MAX_SECONDS = 0.05
+
+    def __init__(self, may):
+        self.may = may
+        self._short = False
+        self._since = time.perf_counter()
+        self._base = self._result = None
+
+    def wanted(self):
+        return self.may and self._short
+
+    def finished_epoch(self):
+        now = time.perf_counter()
+        self._short, self._since = now - self._since < self.MAX_SECONDS, now
+
+    def start(self, base, result):
+        self._base, self._result = base, result
+
+    def take(self, state):
+        """The run-ahead epoch's (state, logs) if it started from `state`, else None (and no more run-ahead)."""
+        base, result = self._base, self._result
+        self._base = self._result = None
+        if base is not None and base is not state:
+            self.may = False
+            return None
+        return result
 
 
 def _queue_epoch(pending, state, logs):

@@ -94,12 +94,13 @@ class BackgroundWriter:
                 self._written_at.pop(next(iter(self._queue)), None)  # make room: the oldest goes now
                 self._lock.notify_all()
                 self._lock.wait()
-            self._queue.pop(path, None)  # a newer version of a waiting write replaces it
+            replaced = self._queue.pop(path, None) is not None  # a newer version of a waiting write replaces it
             self._queue[path] = write
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="lamina-writer")
                 self._worker.start()
-            self._lock.notify_all()
+            elif not replaced:  # a replaced write keeps its due time: the worker need not wake for it
+                self._lock.notify_all()
 
     def _next(self):
         """The next path to write (under the lock), waiting out `min_interval`; None when the queue is empty."""
