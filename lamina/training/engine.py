@@ -17,7 +17,9 @@ The loop: arrays are put on the device once; each epoch sends its index order; K
 steps run per XLA call; batch hooks fire between calls (every step when a callback
 overrides one); state is written back to the Variables before any callback can look
 and read again only if something assigned a Variable (a callback changing weights or
-the learning rate), so what a callback does takes effect at the next step.
+the learning rate), so what a callback does takes effect at the next step. With only
+epoch hooks and short epochs, the next epoch is dispatched before the hooks run
+(`_RunAhead`) and kept only if they changed nothing, so host and device overlap.
 
 Under a distribution (`lamina.distribution`) the same loop runs over a device mesh:
 states are read laid out as their Variables (`StateSync`'s placer), in-memory data
@@ -108,10 +110,14 @@ def _output_names(model, spec):
 
 
 def _to_host(tree):
-    """Device values -> NumPy in one transfer (values spanning other processes' devices: their local copy)."""
+    """Device values -> NumPy (values spanning other processes' devices: their local copy). On an accelerator
+    one `device_get` overlaps the transfers; on the CPU each array is read where it is (`device_get` first
+    starts a copy of every leaf: ~20 us each, more than a small model's epoch takes)."""
     leaves = jax.tree_util.tree_leaves(tree)
     if any(isinstance(v, jax.Array) and not v.is_fully_addressable for v in leaves):
         return jax.tree_util.tree_map(placement.host_array, tree)
+    if jax.default_backend() == "cpu":
+        return jax.tree_util.tree_map(lambda v: np.asarray(v) if isinstance(v, jax.Array) else v, tree)
     return jax.device_get(tree)
 
 
