@@ -2,6 +2,8 @@
 only when the hooks changed nothing. Every run here is compared bit for bit with the same fit where run-ahead
 is off, and counts how many run-ahead epochs were used, so a silent loss of the overlap fails too."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -35,20 +37,20 @@ def counted(monkeypatch):
     return counts
 
 
-def _fit(callback_factory, run_ahead, monkeypatch, optimizer="adam"):
+def _fit(callback_factory, run_ahead, monkeypatch, optimizer="adam", verbose=0):
     monkeypatch.setattr(engine._RunAhead, "MAX_SECONDS", 60.0 if run_ahead else 0.0)
     lamina.utils.set_random_seed(7)
     model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(6, activation="relu"),
                                lamina.layers.Dropout(0.2), lamina.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(X, Y, epochs=EPOCHS, batch_size=8, verbose=0, callbacks=[callback_factory(model)])
+    history = model.fit(X, Y, epochs=EPOCHS, batch_size=8, verbose=verbose, callbacks=[callback_factory(model)])
     return model, history.history
 
 
-def _same_as_without_run_ahead(callback_factory, monkeypatch, optimizer="adam"):
-    model, history = _fit(callback_factory, True, monkeypatch, optimizer)
+def _same_as_without_run_ahead(callback_factory, monkeypatch, optimizer="adam", verbose=0):
+    model, history = _fit(callback_factory, True, monkeypatch, optimizer, verbose)
     weights = [w.copy() for w in model.get_weights()] + [np.asarray(v.value) for v in model.optimizer.variables]
-    plain, plain_history = _fit(callback_factory, False, monkeypatch, optimizer)
+    plain, plain_history = _fit(callback_factory, False, monkeypatch, optimizer, verbose)
     plain_weights = plain.get_weights() + [np.asarray(v.value) for v in plain.optimizer.variables]
     assert history == plain_history
     for ours, reference in zip(weights, plain_weights, strict=True):
@@ -119,3 +121,14 @@ def test_no_run_ahead_with_batch_hooks(counted, monkeypatch):
 
     _same_as_without_run_ahead(lambda model: Batches(), monkeypatch)
     assert counted["started"] == 0
+
+
+def test_a_progress_bar_over_whole_epochs_keeps_run_ahead_and_prints_the_same_lines(counted, monkeypatch, capsys):
+    """verbose=1 into a pipe: each epoch is one chunk, so its bar shows nothing between the epoch's hooks."""
+    _same_as_without_run_ahead(lambda model: Logs(), monkeypatch, verbose=1)
+    assert counted["used"] == EPOCHS - 2
+    out = capsys.readouterr().out.splitlines()
+    timeless = [re.sub(r" - \d+s - [\d.]+\w+/step", " - T", line) for line in out]
+    first, second = timeless[:len(timeless) // 2], timeless[len(timeless) // 2:]
+    assert first == second and len(first) == 2 * EPOCHS, out  # "Epoch i/N" and "5/5 - T - logs" per epoch
+    assert all("\r" not in line and "\x1b" not in line for line in out)

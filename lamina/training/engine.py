@@ -466,7 +466,10 @@ class Engine:
         quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
         logs, epoch_logs, pending = {}, {}, []
         done = state  # the state after the last finished epoch (kept if the run is interrupted)
-        ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None and cbs.progbar is None)
+        # Run-ahead needs epochs without hooks inside them: no batch hooks, and a progress bar only when a
+        # chunk is the whole epoch (its bar then shows nothing between the epoch's begin and end).
+        ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None
+                          and (cbs.progbar is None or chunk >= steps))
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
             initial_epoch, initial_step = _resume_point(model, initial_epoch)
