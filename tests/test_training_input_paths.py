@@ -230,7 +230,14 @@ def test_impossible_weight_sizes_are_refused_before_allocating():
 def test_ctrl_c_during_a_quiet_fit_keeps_the_finished_epochs(tmp_path):
     script = tmp_path / "interrupted.py"
     script.write_text(textwrap.dedent("""
-        import json, sys
+        import faulthandler, json, signal, sys
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test asks for the stacks if it hangs
+        # Ctrl-C as a terminal gives it, whatever the parent passed down: a shell starts background jobs
+        # with SIGINT ignored, and a child process inherits that (printed, for a failure's message)
+        print("inherited SIGINT:", signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []),
+              file=sys.stderr, flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         import numpy as np
         import lamina
         x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
@@ -247,13 +254,21 @@ def test_ctrl_c_during_a_quiet_fit_keeps_the_finished_epochs(tmp_path):
                               "iterations": int(model.optimizer.iterations)}), flush=True)
     """))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     assert proc.stdout.readline().strip() == "ready"
     import time
 
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the interrupted fit did not return within 60 s; its threads:\n{err[-6000:]}\nstdout: {out[-2000:]}")
     result = json.loads(out.strip().splitlines()[-1])
     assert result["epochs"] > 0
     # The weights are those of the last finished epoch: 4 steps per epoch, and at least the epochs recorded.
