@@ -470,6 +470,11 @@ class Engine:
         # chunk is the whole epoch (its bar then shows nothing between the epoch's begin and end).
         ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None
                           and (cbs.progbar is None or chunk >= steps))
+
+        def dispatch(epoch, state, hooks, hushed, skip=0):
+            source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+            return self._run_epoch("train", source, state, sync, hooks, hushed, skip)
+
         with jax.disable_jit(not model.jit_compile):
             cbs.on_train_begin()
             initial_epoch, initial_step = _resume_point(model, initial_epoch)
@@ -488,17 +493,14 @@ class Engine:
                         skip = initial_step if epoch == initial_epoch else 0
                         if not skip:  # a resumed epoch keeps the metric states of its steps already done
                             state = self._fresh(state)
-                        epoch_source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-                        state, logs = self._run_epoch("train", epoch_source, state, sync, cbs, quiet, skip)
+                        state, logs = dispatch(epoch, state, cbs, quiet, skip)
                     if quiet:
                         _queue_epoch(pending, state, logs)
                         continue
                     done = state
                     sync.write(state)
                     if ahead.wanted() and epoch + 1 < epochs:
-                        ahead.start(state, self._run_epoch(
-                            "train", train.chunks(runner, chunk, epoch=epoch + 1, shuffle=shuffle, seed=shuffle_seed),
-                            self._fresh(state), sync, None, quiet=True))
+                        ahead.start(state, dispatch(epoch + 1, self._fresh(state), None, True))
                     epoch_logs = self._epoch_logs(logs)
                     if val is not None and _due(epoch, validation_freq):
                         val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
