@@ -12,11 +12,12 @@ An initializer is called as `init(shape, dtype=None)` and returns a concrete
   instance used for two weights repeats its values there; here it does not;
 * a `SeedGenerator` (lamina.backend.random): each call takes its next key.
 
-Values are drawn with `jax.random`, so they follow Keras's distributions but
-not its exact numbers. To keep model building fast, draws are made by one
+Unseeded values are drawn on the host by NumPy's generator, seeded from
+lamina's global stream: building a model compiles nothing. Seeded values (an
+int or a `SeedGenerator`) are drawn with `jax.random` from Keras's keys, by one
 compiled sampler per distribution and power-of-two size bucket (then cut to
-the shape), not one compilation per weight shape; constant initializers
-build their arrays with NumPy (no compilation at all).
+the shape), not one compilation per weight shape. Either way the values follow
+Keras's distributions; constant initializers build their arrays with NumPy.
 """
 
 import math
@@ -81,12 +82,31 @@ def _sampler(kind, shape, dtype):
     return _samplers[name]
 
 
+def _host_sample(kind, rng, shape, dtype, a, b):
+    """`_sample`'s distributions drawn by NumPy's generator `rng` (float32, cast to `dtype`)."""
+    size = math.prod(shape)
+    if kind == "uniform":
+        values = rng.random(size, dtype=np.float32) * np.float32(b - a) + np.float32(a)
+    else:
+        values = rng.standard_normal(size, dtype=np.float32)
+        if kind == "truncated_normal":  # redraw outside [-2, 2]: the normal conditioned on the interval
+            outside = np.abs(values) > 2.0
+            while outside.any():
+                values[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
+                outside = np.abs(values) > 2.0
+        values = values * np.float32(b) + np.float32(a)
+    return values.reshape(shape).astype(jnp.dtype(dtype))
+
+
 def _draw(kind, key, shape, dtype, a, b):
-    """Random values of `shape`, compiled once per (kind, size bucket, dtype).
+    """Random values of `shape`: from NumPy when `key` is a `np.random.Generator`, else from a sampler
+    compiled once per (kind, size bucket, dtype).
 
     With a traced key (a stateless scope's key during a trace) the draw is
     traced too; otherwise the result is a concrete array.
     """
+    if isinstance(key, np.random.Generator):
+        return _to_device(_host_sample(kind, key, shape, dtype, a, b))
     if isinstance(key, jax.core.Tracer):
         return _sample(kind, key, shape, dtype, a, b)
     size = math.prod(shape)
@@ -303,14 +323,13 @@ class RandomInitializer(Initializer):
         self.seed = seed
 
     def _key(self):
-        """The key for one call: fixed for an int seed, else the next from the stream."""
+        """The key for one call: fixed for an int seed, the generator's next for a SeedGenerator, else a
+        NumPy generator seeded from the global stream (never a stateless scope's key, which may be traced:
+        weights created while a model is traced must still be concrete arrays)."""
         if isinstance(self.seed, _random.SeedGenerator):
             return self.seed.next()
         if self.seed is None:
-            # Always the global stream (never a stateless scope's key, which may be traced):
-            # weights created while a model is traced must still be concrete arrays.
-            with jax.ensure_compile_time_eval():
-                return _random.make_key(_random.next_seed())
+            return np.random.default_rng(_random.next_seed())
         return _random.draw_key(self.seed)
 
     def get_config(self):

@@ -138,11 +138,13 @@ class CachedProgram:
     `layout` (under a distribution): `place(args)` puts the arguments on the mesh,
     `jit_kwargs(args)` gives `in_shardings` / `out_shardings`, `describe()` the mesh (JSON; in
     every key, so a program for a mesh is never taken for a one-device run, nor for another
-    mesh), `storable` whether executables may go to disk.
+    mesh), `storable` whether executables may go to disk. `compiler_options` (XLA debug options, in
+    every key) are passed to XLA when the program is compiled.
     """
 
-    def __init__(self, fn, key_fn, layout=None):
+    def __init__(self, fn, key_fn, layout=None, compiler_options=None):
         self.fn = fn
+        self.compiler_options = dict(compiler_options or {})
         self.jitted = jax.jit(fn)
         self.key_fn = key_fn
         self.layout = layout
@@ -179,22 +181,29 @@ class CachedProgram:
             extra = [self.layout.describe(), _describe_shardings(jit_kwargs)]
             if not self.layout.storable:
                 folder = None
+        options = self.compiler_options or None
+        if options:
+            extra.append({"compiler_options": options})
         if folder is None:
             counts["jit"] += 1
+            if options:
+                return jax.jit(self.fn, **jit_kwargs).lower(*args).compile(compiler_options=options)
             return jax.jit(self.fn, **jit_kwargs) if jit_kwargs else self.jitted
         in_tree = jax.tree_util.tree_structure((args, {}))
         key = self.key_fn(sig)
         if key is not None:
             fn = self.fn
             key = key_for(key, *extra) if extra else key
-            return _find_or_compile(folder, key, in_tree, None,
-                                    lambda: jax.jit(_named(fn, key), **jit_kwargs).lower(*args).compile())
+            return _find_or_compile(
+                folder, key, in_tree, None,
+                lambda: jax.jit(_named(fn, key), **jit_kwargs).lower(*args).compile(compiler_options=options))
         # keep_unused: a pruned argument is invisible in the module's text, so which ones were kept
         # would be missing from the key.
         lowered = jax.jit(self.fn, keep_unused=True, **jit_kwargs).lower(*args)
         key = key_for("traced", lowered.as_text(debug_info=False), str(in_tree), str(lowered.out_tree), *extra)
         counts["traced"] += 1
-        return _find_or_compile(folder, key, in_tree, lowered.out_tree, lowered.compile)
+        return _find_or_compile(folder, key, in_tree, lowered.out_tree,
+                                lambda: lowered.compile(compiler_options=options))
 
 
 @functools.cache
