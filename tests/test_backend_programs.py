@@ -167,6 +167,38 @@ def test_without_a_cache_folder_nothing_is_written_or_keyed(monkeypatch, fresh):
     assert keys == [] and len(calls) == 1
 
 
+FAST = {"xla_cpu_use_fusion_emitters": False}
+
+
+def test_compiler_options_are_part_of_the_key_and_reach_xla(folder):
+    plain, _, _ = run_keyed()
+    before = dict(programs.counts)
+    fn, calls = traced_counter()
+    fast = programs.CachedProgram(fn, lambda sig: hexkey("k1"), compiler_options=FAST)
+    np.testing.assert_allclose(fast(X, W), plain, rtol=1e-6)
+    assert len(calls) == 1 and counts_delta(before) == {"compiled": 1}  # not the plain program's executable
+    assert len([p for p in folder.iterdir() if not p.name.startswith(".")]) == 2
+    forget_in_memory()
+    before = dict(programs.counts)
+    fn, calls = traced_counter()
+    np.testing.assert_allclose(programs.CachedProgram(fn, lambda sig: hexkey("k1"), compiler_options=FAST)(X, W),
+                               plain, rtol=1e-6)
+    assert calls == [] and counts_delta(before) == {"loaded": 1}
+    for key_fn in (lambda sig: hexkey("k2"), lambda sig: None):  # described and traced programs
+        bad = programs.CachedProgram(traced_counter()[0], key_fn, compiler_options={"xla_cpu_use_fusion_emitters": "x"})
+        with pytest.raises(Exception, match="xla_cpu_use_fusion_emitters"):
+            bad(X, W)
+
+
+def test_compiler_options_without_a_cache_folder(monkeypatch, fresh):
+    monkeypatch.setattr(programs, "_setting", False)
+    np.testing.assert_allclose(programs.CachedProgram(traced_counter()[0], None, compiler_options=FAST)(X, W),
+                               EXPECTED, rtol=1e-6)
+    bad = programs.CachedProgram(traced_counter()[0], None, compiler_options={"xla_cpu_use_fusion_emitters": "x"})
+    with pytest.raises(Exception, match="xla_cpu_use_fusion_emitters"):
+        bad(X, W)
+
+
 def test_disabled_jit_runs_the_python_function(folder):
     fn, calls = traced_counter()
     program = programs.CachedProgram(fn, lambda sig: hexkey("k1"))

@@ -133,8 +133,10 @@ def test_cnn_fashion_mnist(tmp_path):
 def test_lstm_sequences(tmp_path):
     result = run_example("lstm_sequences", tmp_path)
     assert set(result["mse"]) == {"naive (last value)", "linear", "2 x SimpleRNN(20)"}
-    assert result["row_accuracy"] > 0.15  # one quick epoch of the row-reading LSTM beats chance (0.1)
     assert all(np.isfinite(v) for v in result["mse"].values())
+    if result["row_accuracy"] is None:  # part 2 needs Fashion-MNIST; the example says it skipped it
+        pytest.skip("examples/lstm_sequences.py part 2 (Fashion-MNIST rows) needs data that is not here")
+    assert result["row_accuracy"] > 0.15  # one quick epoch of the row-reading LSTM beats chance (0.1)
 
 
 # ----- the README's main job ----------------------------------------------------------------------------

@@ -230,3 +230,31 @@ def test_dtypes_and_large_weight_path(monkeypatch):
     w = np.asarray(I.HeUniform(seed=2)((20, 10)))
     assert w.shape == (20, 10) and np.abs(w).max() <= math.sqrt(6 / 20)
     np.testing.assert_array_equal(w, I.HeUniform(seed=2)((20, 10)))
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [("RandomUniform", {"minval": -0.5, "maxval": 2.0}), ("RandomNormal", {"mean": 1.0, "stddev": 0.5}),
+     ("TruncatedNormal", {"mean": 0.3, "stddev": 2.0}), ("GlorotUniform", {}), ("HeNormal", {})],
+)
+def test_unseeded_draws_on_the_host_with_keras_statistics(keras, name, kwargs):
+    """Unseeded initializers draw with NumPy (seeded from lamina's stream), no compiled sampler: Keras's
+    distribution all the same."""
+    def compiled_draw(*args):
+        raise AssertionError("an unseeded draw reached a compiled sampler")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(I, "_sampler", compiled_draw)
+        patch.setattr(I, "_sample", compiled_draw)
+        ours = np.asarray(getattr(I, name)(**kwargs)(SHAPE))
+        half = getattr(I, name)(**kwargs)((3, 5), dtype="bfloat16")
+    theirs = np.asarray(getattr(keras.initializers, name)(seed=1, **kwargs)(SHAPE))
+    assert ours.shape == SHAPE and ours.dtype == np.float32 and (half.shape, half.dtype) == ((3, 5), jnp.bfloat16)
+    scale = theirs.std()
+    assert abs(ours.mean() - theirs.mean()) < 0.03 * scale + 1e-3 * abs(theirs.mean())
+    assert abs(ours.std() - scale) < 0.02 * scale
+    bounds = {"RandomUniform": (-0.5, 2.0), "TruncatedNormal": (0.3 - 4.0, 0.3 + 4.0),
+              "GlorotUniform": (-math.sqrt(6 / 500),) * 2, "HeNormal": (-2 * math.sqrt(2 / 200) / TRUNC,) * 2}
+    if name in bounds:  # bounded distributions: within the bounds, and reaching them as Keras's do
+        low, high = bounds[name][0], abs(bounds[name][1])
+        assert low - 1e-6 <= ours.min() < low + 0.02 * scale and high - 0.02 * scale < ours.max() <= high + 1e-6
