@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import lamina as keras  # noqa: E402
 from lamina import distribution  # noqa: E402
 from lamina.backend import programs  # noqa: E402
+from lamina.backend.scope import StatelessScope  # noqa: E402
 
 
 def make_model(classes=4):
@@ -70,6 +71,7 @@ def mesh_mode(out):
                          "devices": devices_of(loaded.layers[0].kernel)}
 
     results["stream"] = stream_and_keras_steps(x, y, start)
+    results["recurrent"] = recurrent()
 
     mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
     layout_map = distribution.LayoutMap(mesh)
@@ -88,6 +90,49 @@ def mesh_mode(out):
             "predict": model.predict(x, verbose=0).tolist()}
     with open(out, "w") as f:
         json.dump(results, f)
+
+
+def recurrent_model(dropout=0.0):
+    """Masked sequences through a Bidirectional LSTM and a GRU (lamina's cells: their loops run per slice)."""
+    model = keras.Sequential([
+        keras.Input((7,), dtype="int32"), keras.layers.Embedding(30, 6, mask_zero=True),
+        keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True, dropout=dropout)),
+        keras.layers.GRU(4), keras.layers.Dense(4)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def recurrent():
+    """One-device and DataParallel fits of `recurrent_model` from the same weights (37 rows, batch 12: 3 rows per
+    device, the last batch padded), and which loops run per slice of the batch (a `shard_map` in the jaxpr)."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, 30, size=(37, 7)).astype("int32")
+    x[np.arange(7)[None, :] < rng.integers(0, 4, size=(37, 1))] = 0  # padded in front
+    y = rng.integers(0, 4, size=(37,))
+    keras.utils.set_random_seed(5)
+    reference = recurrent_model()
+    start = reference.get_weights()
+    out = {"single_loss": reference.fit(x, y, batch_size=12, epochs=2, shuffle=False, verbose=0).history["loss"],
+           "single_weights": [w.tolist() for w in reference.get_weights()]}
+    with distribution.DataParallel().scope():
+        model = recurrent_model()
+        model.set_weights(start)
+        out["dp_loss"] = model.fit(x, y, batch_size=12, epochs=2, shuffle=False, verbose=0).history["loss"]
+        out["dp_weights"] = [w.tolist() for w in model.get_weights()]
+        out["dp_predict_close"] = bool(np.allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0),
+                                                   rtol=2e-4, atol=1e-5))
+        def loops_per_slice(network):
+            def call(v):
+                with StatelessScope():  # the dropout seeds advance inside the trace
+                    return network(v, training=True)
+
+            return str(jax.make_jaxpr(call)(jax.numpy.asarray(x[:8]))).count("shard_map")
+
+        out["per_slice_loops"] = loops_per_slice(model)
+        with_dropout = recurrent_model(dropout=0.3)
+        out["dropout_per_slice_loops"] = loops_per_slice(with_dropout)
+        out["dropout_loss"] = with_dropout.fit(x, y, batch_size=12, epochs=1, verbose=0).history["loss"]
+    return out
 
 
 def stream_and_keras_steps(x, y, start):

@@ -86,6 +86,19 @@ def test_saved_under_distribution_loads_on_one_device(mesh_run):
     _close(loaded["predict"], mesh_run["data_parallel"]["predict_at_save"])
 
 
+def test_recurrent_loops_run_per_slice_and_match_one_device(mesh_run):
+    """Under DataParallel each lamina cell's time loop runs on its slice of the batch (with masks, both
+    directions of a Bidirectional, a padded last batch) and trains as on one device."""
+    rec = mesh_run["recurrent"]
+    _close(rec["dp_loss"], rec["single_loss"])
+    for a, b in zip(rec["dp_weights"], rec["single_weights"]):
+        _close(a, b)
+    assert rec["dp_predict_close"]
+    assert rec["per_slice_loops"] == 3  # the LSTM's two directions and the GRU
+    assert rec["dropout_per_slice_loops"] == 1  # dropout masks are bound into the LSTM's steps: only the GRU
+    assert np.isfinite(rec["dropout_loss"]).all()
+
+
 def test_model_parallel_shards_the_kernel_and_matches(mesh_run):
     single, mp = mesh_run["single"], mesh_run["model_parallel"]
     assert mp["kernel_spec"] == "P(None, 'model')"

@@ -40,6 +40,11 @@ def masked_matmul(x, kernel, masks):
 class LoopCell:
     """A cell that gives `RNN` its own step function (`loop_step`): the built-in cells and `StackedRNNCells`."""
 
+    def loop_variables(self, training):
+        """The variables `loop_step(training, ...)`'s step reads, if they are all it reads besides its
+        arguments (then the loop can run on each slice of a batch apart, see `scan.run`); else None."""
+        return None
+
     def loop_step(self, training, batch_size, input_shape):
         """`step(x_t, states) -> (output, new_states)` for one pass over a sequence of steps shaped
         `input_shape` (dropout masks drawn now, once, as Keras does)."""
@@ -74,6 +79,14 @@ def loop_step(cell, training, batch_size, input_shape):
         return output, jax.tree_util.tree_unflatten(treedef, leaves)
 
     return step
+
+
+def loop_variables(cell, training):
+    """`cell.loop_variables(training)` for lamina's cells run by their own `loop_step`, else None (any other
+    cell may read arrays bound outside the loop)."""
+    if isinstance(cell, LoopCell) and getattr(type(cell).call, "_loop_call", False):
+        return cell.loop_variables(training)
+    return None
 
 
 def initial_state_of(cell, batch_size, dtype):
@@ -216,6 +229,12 @@ class RecurrentCell(Layer, LoopCell):
         z = self.linear(inputs, self.input_params(input_masks)) + self.linear(states[0],
                                                                               self.recurrent_params(recurrent_masks))
         return self.gate(z, states)
+
+    def loop_variables(self, training):
+        """The cell's weights, unless dropout masks (per-row arrays) are bound into the step."""
+        if training and (self._applies(self.dropout) or self._applies(self.recurrent_dropout)):
+            return None
+        return list(self.weights)
 
     def loop_step(self, training, batch_size, input_shape):
         input_masks, recurrent_masks = self.dropout_masks(batch_size, input_shape, training)

@@ -19,7 +19,7 @@ from lamina.backend import registry
 from lamina.backend.variables import Variable
 from lamina.layers.base import Layer, _fmt
 from lamina.layers.recurrent import scan
-from lamina.layers.recurrent.cell import initial_state_of, loop_step
+from lamina.layers.recurrent.cell import initial_state_of, loop_step, loop_variables
 from lamina.layers.recurrent.stacked import StackedRNNCells, _check_cell
 
 _FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
@@ -201,7 +201,8 @@ class RNN(Layer):
         time_major = jnp.swapaxes(sequences, 0, 1)
         last, outputs, states = scan.run(step, time_major, states, time_mask, self.go_backwards,
                                          self.unroll, self.zero_output_for_mask, self.return_sequences,
-                                         owner=self._describe())
+                                         owner=self._describe(),
+                                         variables=loop_variables(self.cell, bool(training)))
         if self.stateful:
             for variable, value in zip(self._state_variables(), jax.tree_util.tree_leaves(states)):
                 variable.assign(value)

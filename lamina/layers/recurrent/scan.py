@@ -12,6 +12,13 @@ batch 64, 100 steps: a hand-written backward loop with the weights' gradients as
 after it was no faster, and computing the input product for all steps before the loop made the
 loop 2x slower: see `cell.py`.)
 
+Under a distribution whose batch axis has several slices (`lamina.distribution`), a loop whose step reads
+nothing but its arguments and `variables` (lamina's cells without dropout masks, see
+`cell.loop_variables`) runs on each slice of the batch apart (`jax.shard_map`: the rows of a batch never
+meet inside the loop), with the weights as inputs; XLA's partitioner would otherwise sum the weights'
+gradient across devices at every step. Measured on 2 CPU devices, an LSTM(64) over 100 steps, batch 64:
+11 ms per training step, against 29 ms partitioned by XLA and 17 ms on one device.
+
 `unroll=True` unrolls the same loop (XLA sees every step); the answer is the same as the rolled
 loop. Keras's unrolled loop differs from its own rolled one in two corners (it ignores
 `zero_output_for_mask`, and a masked first step outputs zeros instead of the initial state); lamina
@@ -21,9 +28,11 @@ computes the rolled loop's answer in both cases.
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import PartitionSpec
 
-from lamina.backend.scope import current_scope
+from lamina.backend.scope import StatelessScope, current_scope
 from lamina.backend.variables import assignments
+from lamina.distribution.strategies import distribution
 
 
 def _expand(mask_t, x):
@@ -79,8 +88,37 @@ def pure_step(step, owner):
     return checked
 
 
+def _per_slice(loop, variables, batch, return_sequences):
+    """`loop(initial_states, last0, inputs, mask)` run on each slice of the current distribution's batch axis
+    (see the module docstring), or None when there is no such axis or `batch` does not split evenly."""
+    dist = distribution()
+    if dist is None or variables is None or dist.batch_dim_name is None:
+        return None
+    slices = dist.num_model_replicas
+    if slices < 2 or batch % slices:
+        return None
+    mesh, axis = dist.device_mesh.backend_mesh, dist.batch_dim_name
+    rows, steps_rows = PartitionSpec(axis), PartitionSpec(None, axis)  # [batch, ...] and [time, batch, ...]
+
+    def sliced(initial_states, last0, inputs, mask, values):
+        with StatelessScope(state_mapping=list(zip(variables, values))):
+            return loop(initial_states, last0, inputs, mask)
+
+    def run_sliced(initial_states, last0, inputs, mask):
+        per_row = lambda spec, tree: jax.tree_util.tree_map(lambda _: spec, tree)  # noqa: E731
+        values = [v.value for v in variables]
+        in_specs = (per_row(rows, initial_states), rows, per_row(steps_rows, inputs),
+                    None if mask is None else steps_rows, [PartitionSpec()] * len(values))
+        out_specs = (rows, steps_rows if return_sequences else None, per_row(rows, initial_states))
+        # check_vma=False: the loop's carry mixes the replicated weights into per-slice values
+        return jax.shard_map(sliced, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
+                             check_vma=False)(initial_states, last0, inputs, mask, values)
+
+    return run_sliced
+
+
 def run(step, inputs, initial_states, mask=None, go_backwards=False, unroll=False, zero_output_for_mask=False,
-        return_sequences=True, owner="RNN"):
+        return_sequences=True, owner="RNN", variables=None):
     """Run `step(x_t, states) -> (output, new_states)` over time.
 
     Args:
@@ -93,6 +131,7 @@ def run(step, inputs, initial_states, mask=None, go_backwards=False, unroll=Fals
         zero_output_for_mask: masked steps output zeros instead of the previous output.
         return_sequences: also return every step's output.
         owner: names the layer in errors.
+        variables: the Variables `step` reads, if they are all it reads besides its arguments (else None).
 
     Returns:
         `(last_output [batch, ...], outputs [time, batch, ...] or None, final_states)`.
@@ -112,6 +151,10 @@ def run(step, inputs, initial_states, mask=None, go_backwards=False, unroll=Fals
         output, new_states = masked_step(xs[0], xs[1], states)
         return (new_states, output), (output if return_sequences else None)
 
+    def loop(initial_states, last0, inputs, mask):
+        (states, last), outputs = lax.scan(body, (initial_states, last0), (inputs, mask), unroll=unroll)
+        return last, outputs, states
+
     last0 = jnp.zeros(out_spec.shape, out_spec.dtype)
-    (states, last), outputs = lax.scan(body, (initial_states, last0), (inputs, mask), unroll=unroll)
-    return last, outputs, states
+    loop = _per_slice(loop, variables, last0.shape[0], return_sequences) or loop
+    return loop(initial_states, last0, inputs, mask)

@@ -2,7 +2,7 @@
 
 from lamina.backend import registry
 from lamina.layers.base import Layer
-from lamina.layers.recurrent.cell import LoopCell, initial_state_of, loop_call, loop_step
+from lamina.layers.recurrent.cell import LoopCell, initial_state_of, loop_call, loop_step, loop_variables
 
 
 def output_size(cell):
@@ -56,6 +56,10 @@ class StackedRNNCells(Layer, LoopCell):
                 cell.built = True
             input_shape = (batch, output_size(cell))
         self.built = True
+
+    def loop_variables(self, training):
+        found = [loop_variables(cell, training) for cell in self.cells]
+        return None if any(v is None for v in found) else [v for cell_variables in found for v in cell_variables]
 
     def loop_step(self, training, batch_size, input_shape):
         steps = []
