@@ -5,6 +5,9 @@ import pathlib
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One CPU device in this process, whatever the machine's cores: results must not depend on them. The fits
+# lamina runs over several cores (`training/cores.py`) are tested in child processes with two devices.
+os.environ["LAMINA_CPU_DEVICES"] = "1"
 
 import pytest  # noqa: E402
 

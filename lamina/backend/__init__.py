@@ -2,7 +2,7 @@
 serializable objects, the named walk, and the cache of compiled programs. Imports nothing of lamina
 above it."""
 
-from lamina.backend import dtypes, naming, random, registry, tracking
+from lamina.backend import cpu_devices, dtypes, naming, random, registry, tracking
 from lamina.backend.config import (
     backend,
     epsilon,
@@ -18,6 +18,8 @@ from lamina.backend.dtypes import is_float_dtype, is_int_dtype, result_type
 from lamina.backend.random import SeedGenerator, set_random_seed
 from lamina.backend.scope import StatelessScope, get_stateless_scope, in_stateless_scope
 from lamina.backend.variables import Variable
+
+cpu_devices.request()
 
 
 def clear_session():

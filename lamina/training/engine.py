@@ -42,8 +42,8 @@ from lamina.callbacks import CallbackList, History
 from lamina.distribution import placement
 from lamina.distribution.strategies import distribution as current_distribution
 from lamina.layers.base import shapes_of
-from lamina.training import (checks, compile_utils, data_adapter, host_predict, loops, program_key, sharded, steps,
-                             warmup)
+from lamina.training import (checks, compile_utils, cores, data_adapter, host_predict, loops, program_key, sharded,
+                             steps, warmup)
 from lamina.training.state import EvalState, PredictState, StateSync, TrainState
 from lamina.utils.dataset_utils import pack_x_y_sample_weight
 
@@ -468,87 +468,93 @@ class Engine:
             train.batch_size = min(batch_size, train.n)  # a batch larger than the data is the whole data
             train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
                                                                                "fit")
-        steps = train.steps
-        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
-                           epochs=epochs, steps=steps)
-        history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
-        model.history = history
-        model.stop_training = False
+        # a recurrent model on several CPU cores: data-parallel over them (`cores`), else as is
+        on_cores = None if stream else cores.distribution_for(model, train, train.batch_size,
+                                                              self.setup.keras_steps)
+        every_variable = lambda: StateSync(model, model.optimizer, self.setup.metrics).variables.values()  # noqa: E731
+        with cores.running(on_cores, lambda: [v for group in every_variable() for v in group]):
+            steps = train.steps
+            cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
+                               epochs=epochs, steps=steps)
+            history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
+            model.history = history
+            model.stop_training = False
 
-        sync = self._sync(with_optimizer=True)
-        state = self._fresh(sync.read(TrainState))
-        runner = self._runner("train")
-        chunk = self._chunk_size(steps, batch_size, verbose, cbs)
-        shuffle_seed = int(np.asarray(draw_key())[1])
-        # With nothing to show or call between epochs, epochs are queued back to back and their
-        # logs fetched at the end: no host round trip per epoch.
-        quiet = not stream and verbose == 0 and val is None and not cbs.user_callbacks and not self.setup.keras_steps
-        logs, epoch_logs, pending = {}, {}, []
-        done = state  # the state after the last finished epoch (kept if the run is interrupted)
-        # Run-ahead needs epochs without hooks inside them: no batch hooks, and a progress bar only when a
-        # chunk is the whole epoch (its bar then shows nothing between the epoch's begin and end).
-        ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None
-                          and (cbs.progbar is None or chunk >= steps))
+            sync = self._sync(with_optimizer=True)
+            state = self._fresh(sync.read(TrainState))
+            runner = self._runner("train")
+            chunk = self._chunk_size(steps, batch_size, verbose, cbs)
+            shuffle_seed = int(np.asarray(draw_key())[1])
+            # With nothing to show or call between epochs, epochs are queued back to back and their
+            # logs fetched at the end: no host round trip per epoch.
+            quiet = (not stream and verbose == 0 and val is None and not cbs.user_callbacks
+                     and not self.setup.keras_steps)
+            logs, epoch_logs, pending = {}, {}, []
+            done = state  # the state after the last finished epoch (kept if the run is interrupted)
+            # Run-ahead needs epochs without hooks inside them: no batch hooks, and a progress bar only when a
+            # chunk is the whole epoch (its bar then shows nothing between the epoch's begin and end).
+            ahead = _RunAhead(may=not stream and cbs.batch_interval("train") is None
+                              and (cbs.progbar is None or chunk >= steps))
 
-        def dispatch(epoch, state, hooks, hushed, skip=0):
-            source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-            return self._run_epoch("train", source, state, sync, hooks, hushed, skip)
+            def dispatch(epoch, state, hooks, hushed, skip=0):
+                source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                return self._run_epoch("train", source, state, sync, hooks, hushed, skip)
 
-        with jax.disable_jit(not model.jit_compile):
-            cbs.on_train_begin()
-            initial_epoch, initial_step = _resume_point(model, initial_epoch)
-            if sync.changed():
-                state = sync.read(TrainState)
-            try:
-                for epoch in range(initial_epoch, epochs):
-                    if not quiet:
-                        cbs.on_epoch_begin(epoch)
+            with jax.disable_jit(not model.jit_compile):
+                cbs.on_train_begin()
+                initial_epoch, initial_step = _resume_point(model, initial_epoch)
+                if sync.changed():
+                    state = sync.read(TrainState)
+                try:
+                    for epoch in range(initial_epoch, epochs):
+                        if not quiet:
+                            cbs.on_epoch_begin(epoch)
+                            if sync.changed():
+                                state = sync.read(TrainState)
+                        started = ahead.take(state)
+                        if started is not None:  # dispatched during the last epoch's hooks from this very state
+                            state, logs = started
+                        else:
+                            skip = initial_step if epoch == initial_epoch else 0
+                            if not skip:  # a resumed epoch keeps the metric states of its steps already done
+                                state = self._fresh(state)
+                            state, logs = dispatch(epoch, state, cbs, quiet, skip)
+                        if quiet:
+                            _queue_epoch(pending, state, logs)
+                            continue
+                        done = state
+                        sync.write(state)
+                        if ahead.wanted() and epoch + 1 < epochs:
+                            ahead.start(state, dispatch(epoch + 1, self._fresh(state), None, True))
+                        epoch_logs = self._epoch_logs(logs)
+                        if val is not None and _due(epoch, validation_freq):
+                            val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
+                                                          if isinstance(val, data_adapter.ArrayData)
+                                                          else validation_batch_size or batch_size,
+                                                          validation_steps, cbs)
+                            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                            if sync.changed():
+                                state = sync.read(TrainState)
+                        cbs.on_epoch_end(epoch, epoch_logs)
                         if sync.changed():
                             state = sync.read(TrainState)
-                    started = ahead.take(state)
-                    if started is not None:  # dispatched during the last epoch's hooks from this very state
-                        state, logs = started
-                    else:
-                        skip = initial_step if epoch == initial_epoch else 0
-                        if not skip:  # a resumed epoch keeps the metric states of its steps already done
-                            state = self._fresh(state)
-                        state, logs = dispatch(epoch, state, cbs, quiet, skip)
-                    if quiet:
-                        _queue_epoch(pending, state, logs)
-                        continue
-                    done = state
+                        ahead.finished_epoch()
+                        if model.stop_training:
+                            break
+                except KeyboardInterrupt:
+                    # Keep what finished, as Keras does: the weights of the last completed epoch, and in a quiet
+                    # fit (epochs queued without a look back) the history of the epochs already done.
+                    finished = _finished(pending)
+                    kept = [s for s, _ in finished if s is not None]
+                    sync.write(kept[-1] if kept else done)
+                    self._record_quiet_epochs(cbs, initial_epoch, finished)
+                    _finalize_variables(model, epochs)
+                    raise
+                if quiet:
                     sync.write(state)
-                    if ahead.wanted() and epoch + 1 < epochs:
-                        ahead.start(state, dispatch(epoch + 1, self._fresh(state), None, True))
-                    epoch_logs = self._epoch_logs(logs)
-                    if val is not None and _due(epoch, validation_freq):
-                        val_logs = self.evaluate_data(val, min(validation_batch_size or batch_size, val.n or 1)
-                                                      if isinstance(val, data_adapter.ArrayData)
-                                                      else validation_batch_size or batch_size,
-                                                      validation_steps, cbs)
-                        epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                        if sync.changed():
-                            state = sync.read(TrainState)
-                    cbs.on_epoch_end(epoch, epoch_logs)
-                    if sync.changed():
-                        state = sync.read(TrainState)
-                    ahead.finished_epoch()
-                    if model.stop_training:
-                        break
-            except KeyboardInterrupt:
-                # Keep what finished, as Keras does: the weights of the last completed epoch, and in a quiet
-                # fit (epochs queued without a look back) the history of the epochs already done.
-                finished = _finished(pending)
-                kept = [s for s, _ in finished if s is not None]
-                sync.write(kept[-1] if kept else done)
-                self._record_quiet_epochs(cbs, initial_epoch, finished)
+                    epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
                 _finalize_variables(model, epochs)
-                raise
-            if quiet:
-                sync.write(state)
-                epoch_logs = self._record_quiet_epochs(cbs, initial_epoch, pending) or epoch_logs
-            _finalize_variables(model, epochs)
-            cbs.on_train_end(epoch_logs)
+                cbs.on_train_end(epoch_logs)
         return history
 
     def _record_quiet_epochs(self, cbs, initial_epoch, pending):

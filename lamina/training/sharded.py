@@ -14,6 +14,10 @@ device, up to summation order. With `shuffle=True` each replica shuffles the row
 every epoch: every row is still seen once per epoch, in random batches, but not the same
 random batches as on one device (that would move the data between devices every epoch).
 
+Whole rows (a distribution with `rows_everywhere`, one process: lamina's own data parallelism over CPU
+cores, `training/cores.py`): every replica holds all the rows and reads its part of each batch of the
+one-device order, shuffled as on one device, so the batches are exactly those of a one-device fit.
+
 Processes: with `auto_shard_dataset=True` (the default) every process is given the same
 whole data and `batch_size` is the global batch: each process puts only its replicas' rows
 on its devices. With `auto_shard_dataset=False` each process is given its own rows and
@@ -36,8 +40,10 @@ class Layout:
     """Where the rows of a data source go: `pos` [R_here, steps, b] (row index, -1 for padding) for the replicas
     `replicas` (global indices on the batch axis) whose rows this process supplies."""
 
-    def __init__(self, dist, n, batch_size, steps, offset=0, exact=False):
+    def __init__(self, dist, n, batch_size, steps, offset=0, exact=False, rows=None):
         self.dist = dist
+        # whole rows: each replica holds the source's `rows` rows (see the module docstring)
+        self.whole = rows if getattr(dist, "rows_everywhere", False) and not placement.multi_process() else None
         mesh = dist.device_mesh.backend_mesh
         self.mesh, self.axis = mesh, dist.batch_dim_name
         self.R = dist.num_model_replicas
@@ -66,7 +72,7 @@ class Layout:
         self.steps, self._n, self._batch, self._offset = steps, n, batch_size, offset
         pos = [self.rows_of(self.replicas[k] if not self.local else k) for k in range(len(self.replicas))]
         self.pos = np.stack(pos) if pos else np.zeros((0, steps, self.b), np.int64)
-        self.m = steps * self.b
+        self.m = steps * self.b if self.whole is None else self.whole
 
     def rows_of(self, part):
         """[steps, b] rows of the `part`-th slice of each batch (-1: padding)."""
@@ -97,6 +103,8 @@ class Layout:
         """(x, y, sample_weight) -> the same tree of global arrays [R, m, ...]: each replica's rows in order."""
         def put(a):
             a = np.asarray(a)
+            if self.whole is not None:
+                return self._global(a.shape, a.dtype, lambda k: a)
 
             def block(k):
                 out = np.zeros((self.m,) + a.shape[1:], a.dtype)
@@ -111,8 +119,15 @@ class Layout:
 
     def order(self, total_steps, shuffle, seed=0, epoch=0):
         """(idx, mask): global [R, total_steps, b] arrays; steps past `self.steps` are all padding."""
+        if self.whole is not None:  # the one-device order, each replica its part
+            rows = loops.sample_order(self.whole, self.whole, shuffle)(seed, epoch)
+
         def idx_block(k):
             valid = self.pos[k] >= 0
+            if self.whole is not None:
+                out = np.zeros((total_steps, self.b), np.int32)
+                out[:self.steps] = np.where(valid, rows[np.maximum(self.pos[k], 0)], 0)
+                return out
             rank = np.cumsum(valid.reshape(-1)).reshape(valid.shape) - 1
             count = int(valid.sum())
             if shuffle and count:
@@ -241,7 +256,7 @@ class Plan:
         self.steps = sum(part[0].steps for part in self.parts)
 
     def _add(self, dist, runner, data, n, batch, steps, offset, chunk, exact):
-        layout = Layout(dist, n, batch, steps, offset, exact)
+        layout = Layout(dist, n, batch, steps, offset, exact, rows=data.n)
         chunk = min(chunk, layout.steps)
         if layout.local:  # processes with other row counts must still run the same programs
             chunk = _agreed_max(chunk, np.min)

@@ -1,0 +1,67 @@
+"""Recurrent fits over several CPU cores (`lamina.training.cores`) and the CPU device count lamina asks JAX
+for (`lamina.backend.cpu_devices`), checked in child processes (this process keeps one device)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _env(tmp, **extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "LAMINA_CPU_DEVICES", "JAX_NUM_CPU_DEVICES")}
+    env["LAMINA_COMPILATION_CACHE_DIR"] = str(tmp / "programs")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def cores_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cores")
+    out = tmp / "out.json"
+    run = subprocess.run([sys.executable, str(ROOT / "tests" / "cores_child.py"), str(out)], cwd=ROOT,
+                         env=_env(tmp, LAMINA_CPU_DEVICES="2"), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
+    return json.loads(out.read_text())
+
+
+def test_a_recurrent_fit_runs_over_both_cores_and_trains_as_on_one_device(cores_run):
+    assert cores_run["devices"] == 2 and cores_run["chosen"] == 2
+    on_cores, one = cores_run["cores"], cores_run["one_device"]
+    assert set(on_cores["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key, values in one["history"].items():  # shuffled batches, validation, a ragged last batch
+        np.testing.assert_allclose(on_cores["history"][key], values, rtol=1e-5, err_msg=key)
+    for a, b in zip(on_cores["weights"], one["weights"]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+    assert on_cores["kernel_devices"] == one["kernel_devices"] == 1  # the variables come back to one device
+
+
+def test_fits_that_would_not_gain_stay_on_one_device(cores_run):
+    assert not cores_run["small_batch"]  # 4 rows per device
+    assert not cores_run["keras_steps"]  # Keras-form steps see exact batches
+    assert not cores_run["dropout"]  # the masks are bound into the loop
+    assert not cores_run["stateful"]
+    assert not cores_run["tiny"]  # LSTM(4): collectives would cost more than the loop
+    assert not cores_run["dense"]  # no time loop
+
+
+def _devices(tmp, **env):
+    code = "import lamina, jax; print(jax.device_count())"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(tmp, **env), capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_lamina_asks_for_cpu_devices_unless_told_otherwise(tmp_path):
+    assert _devices(tmp_path, LAMINA_CPU_DEVICES="3").stdout.strip() == "3"
+    assert _devices(tmp_path, LAMINA_CPU_DEVICES="1").stdout.strip() == "1"
+    # a count chosen through XLA or JAX is left alone
+    assert _devices(tmp_path, LAMINA_CPU_DEVICES="3",
+                    XLA_FLAGS="--xla_force_host_platform_device_count=2").stdout.strip() == "2"
+    assert _devices(tmp_path, LAMINA_CPU_DEVICES="3", JAX_NUM_CPU_DEVICES="1").stdout.strip() == "1"
+    bad = _devices(tmp_path, LAMINA_CPU_DEVICES="two")
+    assert bad.returncode != 0 and "LAMINA_CPU_DEVICES must be a positive integer, got 'two'" in bad.stderr
