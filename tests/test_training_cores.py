@@ -65,3 +65,17 @@ def test_lamina_asks_for_cpu_devices_unless_told_otherwise(tmp_path):
     assert _devices(tmp_path, LAMINA_CPU_DEVICES="3", JAX_NUM_CPU_DEVICES="1").stdout.strip() == "1"
     bad = _devices(tmp_path, LAMINA_CPU_DEVICES="two")
     assert bad.returncode != 0 and "LAMINA_CPU_DEVICES must be a positive integer, got 'two'" in bad.stderr
+
+
+def test_a_jax_without_the_device_count_option_is_left_alone(monkeypatch):
+    import jax
+
+    from lamina.backend import cpu_devices
+
+    class OlderConfig:  # JAX before 0.4.34 has no `jax_num_cpu_devices`
+        def update(self, name, value):
+            raise AssertionError(f"asked JAX to set {name}")
+
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setattr(jax, "config", OlderConfig())
+    cpu_devices.request()  # importing lamina must not fail there

@@ -35,13 +35,19 @@ def wanted():
 
 
 def request():
-    """Ask JAX for `wanted()` CPU devices, unless its backends run already or the count was chosen elsewhere."""
+    """Ask JAX for `wanted()` CPU devices, unless its backends run already or the count was chosen elsewhere.
+    A JAX without the `jax_num_cpu_devices` option (before 0.4.34), or whose start-up state cannot be read, is
+    left as it is: one CPU device."""
     import jax
-    from jax._src import xla_bridge
 
     if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
         return
-    if jax.config.jax_num_cpu_devices != -1 or xla_bridge.backends_are_initialized():
+    try:
+        from jax._src import xla_bridge
+
+        if jax.config.jax_num_cpu_devices != -1 or xla_bridge.backends_are_initialized():
+            return
+    except (ImportError, AttributeError):
         return
     count = wanted()
     if count > 1:
