@@ -72,7 +72,7 @@ def test_a_jax_without_the_device_count_option_is_left_alone(monkeypatch):
 
     from lamina.backend import cpu_devices
 
-    class OlderConfig:  # JAX before 0.4.34 has no `jax_num_cpu_devices`
+    class OlderConfig:  # older JAX releases have no `jax_num_cpu_devices`
         def update(self, name, value):
             raise AssertionError(f"asked JAX to set {name}")
 

@@ -36,7 +36,7 @@ def wanted():
 
 def request():
     """Ask JAX for `wanted()` CPU devices, unless its backends run already or the count was chosen elsewhere.
-    A JAX without the `jax_num_cpu_devices` option (before 0.4.34), or whose start-up state cannot be read, is
+    A JAX without the `jax_num_cpu_devices` option (older releases), or whose start-up state cannot be read, is
     left as it is: one CPU device."""
     import jax
 
