@@ -48,21 +48,23 @@ def main(out):
     keras.utils.set_random_seed(3)
     net = model()
     start = net.get_weights()
-    data = type("Data", (), {"x": x})()
-    chosen = cores.distribution_for(net, data, 32, exact=False)
+    def data(batch_size):  # what distribution_for reads of a fit's ArrayData
+        return type("Data", (), {"x": x, "batch_size": batch_size})()
+
+    chosen = cores.distribution_for(net, data(32), exact=False)
     results = {
         "devices": jax.device_count(),
         "chosen": None if chosen is None else chosen.num_model_replicas,
         "cores": fit(start, x, y, True),
         "one_device": fit(start, x, y, False),
-        "small_batch": cores.distribution_for(net, data, 8, exact=False) is not None,
-        "keras_steps": cores.distribution_for(net, data, 32, exact=True) is not None,
-        "dropout": cores.distribution_for(model(dropout=0.2), data, 32, exact=False) is not None,
-        "stateful": cores.distribution_for(model(batch_size=32, stateful=True), data, 32, exact=False) is not None,
-        "tiny": cores.distribution_for(model(units=4), data, 32, exact=False) is not None,
+        "small_batch": cores.distribution_for(net, data(8), exact=False) is not None,
+        "keras_steps": cores.distribution_for(net, data(32), exact=True) is not None,
+        "dropout": cores.distribution_for(model(dropout=0.2), data(32), exact=False) is not None,
+        "stateful": cores.distribution_for(model(batch_size=32, stateful=True), data(32), exact=False) is not None,
+        "tiny": cores.distribution_for(model(units=4), data(32), exact=False) is not None,
     }
     dense = keras.Sequential([keras.Input((40,)), keras.layers.Dense(64), keras.layers.Dense(1)])
-    results["dense"] = cores.distribution_for(dense, data, 32, exact=False) is not None
+    results["dense"] = cores.distribution_for(dense, data(32), exact=False) is not None
     with open(out, "w") as f:
         json.dump(results, f)
 

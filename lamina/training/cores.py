@@ -24,6 +24,7 @@ import numpy as np
 from lamina.distribution.strategies import DataParallel, distribution
 from lamina.layers.recurrent.cell import loop_variables
 from lamina.layers.recurrent.rnn import RNN
+from lamina.training.state import StateSync
 
 #: Rows of a batch each device gets at least.
 MIN_ROWS = 8
@@ -63,8 +64,9 @@ def _loop_work(model, x):
     return work if found else None
 
 
-def distribution_for(model, data, batch_size, exact):
-    """The `CoresDataParallel` a fit of `model` on `data` (`data_adapter.ArrayData`) runs under, or None."""
+def distribution_for(model, data, exact):
+    """The `CoresDataParallel` a fit of `model` on `data` (`data_adapter.ArrayData`, its `batch_size` set) runs
+    under, or None."""
     if distribution() is not None or exact or jax.default_backend() != "cpu" or jax.process_count() > 1:
         return None
     devices = len(jax.local_devices(backend="cpu"))
@@ -73,6 +75,7 @@ def distribution_for(model, data, batch_size, exact):
     work = _loop_work(model, data.x)
     if work is None:
         return None
+    batch_size = data.batch_size
     count = min(devices, batch_size // MIN_ROWS)
     while count > 1 and batch_size % count:  # an even split: no padded slots
         count -= 1
@@ -82,9 +85,9 @@ def distribution_for(model, data, batch_size, exact):
 
 
 @contextlib.contextmanager
-def running(dist, variables):
-    """Run the block under `dist` (None: as is); afterwards the Variables `variables()` gives hold their values
-    on the default device."""
+def running(dist, model, metrics):
+    """Run the block under `dist` (None: as is); afterwards the variables of `model`, its optimizer and `metrics`
+    hold their values on the default device."""
     if dist is None:
         yield
         return
@@ -93,6 +96,6 @@ def running(dist, variables):
             yield
     finally:
         device = jax.local_devices(backend="cpu")[0]
-        for variable in variables():
+        for variable in (v for group in StateSync(model, model.optimizer, metrics).variables.values() for v in group):
             if isinstance(variable._value, jax.Array):
                 variable._value = jax.device_put(variable._value, device)

@@ -469,10 +469,8 @@ class Engine:
             train.max_steps = None if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch",
                                                                                "fit")
         # a recurrent model on several CPU cores: data-parallel over them (`cores`), else as is
-        on_cores = None if stream else cores.distribution_for(model, train, train.batch_size,
-                                                              self.setup.keras_steps)
-        every_variable = lambda: StateSync(model, model.optimizer, self.setup.metrics).variables.values()  # noqa: E731
-        with cores.running(on_cores, lambda: [v for group in every_variable() for v in group]):
+        on_cores = None if stream else cores.distribution_for(model, train, self.setup.keras_steps)
+        with cores.running(on_cores, model, self.setup.metrics):
             steps = train.steps
             cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
                                epochs=epochs, steps=steps)
