@@ -101,6 +101,15 @@ def _resolve_initializer(initializer):
     return initializer
 
 
+def _as_array(value, dtype):
+    """`jnp.asarray(value, dtype)`; a NumPy value is cast on the host and sent as it is (a cast by
+    `jnp.asarray` compiles a conversion program for each new shape: ~10 ms per weight)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        dtype = jax.dtypes.canonicalize_dtype(value.dtype if dtype is None else dtype)
+        return jax.device_put(np.asarray(value, dtype=dtype))
+    return jnp.asarray(value, dtype=dtype)
+
+
 class Variable:
     """One weight or state array.
 
@@ -144,7 +153,7 @@ class Variable:
             if dtype is None and not hasattr(value, "dtype"):
                 dtype = config.floatx()
         with jax.ensure_compile_time_eval():
-            self._value = jnp.asarray(value, dtype=dtype)
+            self._value = _as_array(value, dtype)
         if shape is not None and tuple(self._value.shape) != tuple(shape):
             raise ValueError(
                 f"Variable '{self.name}': the initial value has shape {tuple(self._value.shape)}, "
@@ -196,7 +205,7 @@ class Variable:
         """Set the value (recorded in the scope, not stored, inside a `StatelessScope`)."""
         if isinstance(value, Variable):
             value = value.value
-        value = jnp.asarray(value, dtype=self.dtype)
+        value = _as_array(value, self.dtype)
         if tuple(value.shape) != self.shape:
             raise ValueError(
                 f"Variable '{self.path}': cannot assign a value of shape {tuple(value.shape)} "
