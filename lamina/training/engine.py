@@ -101,8 +101,8 @@ class Setup:
 #: XLA:CPU's loop emitters instead of its fusion emitters. Measured on a 2-core EPYC: a third less
 #: compile time (the 221-weight Pima fit, 150 epochs: 0.80 -> 0.55 s cold) for no measurable run time
 #: there, +12% for 9k weights at batch 10; above ~10^4 weights run time suffers (784-64-1: 0.11 ->
-#: 0.20 s per 5 epochs). Population programs (many members per step) keep the fusion emitters: 32
-#: Pima members run 1.27 s with the loop emitters, 1.03 s without.
+#: 0.20 s per 5 epochs). A Population's programs follow its members' size: 32 Pima members run
+#: 150 epochs 0.24 s slower with the loop emitters but compile 0.3 s faster; a tuner's 20-epoch trials gain.
 SMALL_MODEL_WEIGHTS = 16_384
 
 
@@ -291,11 +291,10 @@ class Engine:
 
     # ----- programs --------------------------------------------------------------------------------
 
-    def program(self, name, fn, out=None, vectorized=False):
+    def program(self, name, fn, out=None):
         """`fn` compiled (cached here and on disk under a key of the model and `name`). Under a distribution the
         program runs over its mesh (`out`: how its results lie, see `sharded.ProgramLayout`) and its keys hold
-        the mesh, so it is never taken for a one-device program. `vectorized`: `fn` runs many members (see
-        `_runner`), so it is compiled for run time (`_compiler_options`)."""
+        the mesh, so it is never taken for a one-device program."""
         dist = current_distribution()
         memo = name if dist is None else name + (("distribution", id(dist)),)
         found = self.programs.get(memo)
@@ -303,7 +302,7 @@ class Engine:
             model = self.model
             layout = None if dist is None else sharded.ProgramLayout(dist, out)
             found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature),
-                                           layout, None if vectorized else _compiler_options(model))
+                                           layout, _compiler_options(model))
             self.programs[memo] = found
         return found
 
@@ -344,13 +343,12 @@ class Engine:
             @staticmethod
             def gather(n_steps, batch_size, guard):
                 return engine.program(tag + ("gather", n_steps, batch_size, guard),
-                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)),
-                                      vectorized=vectorize is not None)
+                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
 
             @staticmethod
             def stacked():
                 return engine.program(tag + ("stacked",), wrap(loops.stacked_chunk(s.step, s.final)),
-                                      out=None if dist is None else "chunk", vectorized=vectorize is not None)
+                                      out=None if dist is None else "chunk")
 
         Runner.dist = dist
         return Runner

@@ -188,7 +188,7 @@ class Population:
 
         params = _stack_trees([[v.value for v in self.models[i].trainable_variables] for i in need])
         hyper = {k: v[need] for k, v in varying_lib.hyper_values(self.varying).items()}
-        init_program = template._engine.program(("population", "optimizer-init") + tag[1:], init, vectorized=True)
+        init_program = template._engine.program(("population", "optimizer-init") + tag[1:], init)
         slots = init_program(params, hyper)
         for i, member_slots in zip(need, _unstack(slots, len(need))):
             self.models[i]._engine._build_optimizer(slots=member_slots)
@@ -418,8 +418,7 @@ class Population:
             outputs, state = loops.predict_gather(step, n_steps, batch_size)(state, x, order)
             return state, outputs
 
-        program = engine.program(("lamina", "predict") + tag + ("gather", n_steps, batch_size), wrap(gather),
-                                 vectorized=True)
+        program = engine.program(("lamina", "predict") + tag + ("gather", n_steps, batch_size), wrap(gather))
         members, outputs = program(members, None, x, order)
         outputs = jax.device_get(outputs)
         for sync, state in zip(syncs, _unstack(members.states, len(self.models))):
