@@ -31,6 +31,7 @@ import numpy as np
 
 from lamina.tuners.hypermodel import HyperModel, to_hypermodel
 from lamina.tuners.hyperparameters import Fixed, HyperParameters
+from lamina.tuners import padding
 from lamina.tuners.oracle import optuna_module
 from lamina.tuners.population import Population
 from lamina.tuners.trial import MetricsTracker
@@ -276,36 +277,60 @@ class Tuner:
         return trial, False, error
 
     def _fit_batch(self, batch, fit_args, fit_kwargs):
-        """Train trials whose models share an architecture in one `Population` (one compiled program);
-        a trial alone in its architecture trains by itself. (See
-        `_batch_size`), with no callbacks and one execution per trial; each member gets its trial's
-        best-epoch tracker, so the weights saved are those of the objective's best epoch, as alone."""
-        groups, out = {}, []
+        """Train trials together (see `_batch_size`: no callbacks, one execution per trial): Dense stacks that
+        differ only in widths and depth in one padded `Population` (`padding`), other trials that share an
+        architecture in one `Population`; a trial alone in its architecture trains by itself. Each member gets
+        its trial's best-epoch tracker, so the weights saved are those of the objective's best epoch, as alone."""
+        built, out = [], []
         for trial in batch:
             try:
                 trial.last_model = self._try_build(trial.hyperparameters)
             except Exception:  # this one runs alone, with run_trial's retries and failure record
                 out.append(self._run_one(trial, fit_args, fit_kwargs))
                 continue
+            built.append(trial)
+        padded, rest = {}, []
+        for trial in built:
+            key = padding.signature(trial.last_model)
+            (padded.setdefault(key, []) if key is not None else rest).append(trial)
+        for members in padded.values():
+            if len(members) > 1 and len({_architecture(t.last_model) for t in members}) > 1:
+                out += self._fit_together(members, fit_args, fit_kwargs, padded=True)
+            else:
+                rest += members
+        groups = {}
+        for trial in rest:
             groups.setdefault(_architecture(trial.last_model), []).append(trial)
         for members in (group for same in groups.values() for group in _compatible(same)):
             if len(members) == 1:
                 out.append(self._run_one(members[0], fit_args, fit_kwargs))
-                continue
-            try:
-                histories = Population([t.last_model for t in members]).fit(
-                    *fit_args, **copy.copy(fit_kwargs), member_callbacks=[[t.best.callback] for t in members])
-            except ValueError:  # the members cannot share a program after all (e.g. a branch on a float)
-                out += [self._run_one(trial, fit_args, fit_kwargs) for trial in members]
-                continue
-            except Exception as error:
-                for trial in members:
-                    self._fail(trial, error)
-                    out.append((trial, False, error))
-                continue
-            for trial, history in zip(members, histories):
-                self._finish(trial, [history])
-                out.append((trial, True, None))
+            else:
+                out += self._fit_together(members, fit_args, fit_kwargs)
+        return out
+
+    def _fit_together(self, members, fit_args, fit_kwargs, padded=False):
+        """[(trial, ok, error)] after training `members` in one Population (of padded twins if `padded`); when
+        they cannot share a program after all (e.g. a branch on a float), each trains alone."""
+        try:
+            models = padding.embed([t.last_model for t in members]) if padded else [t.last_model for t in members]
+            histories = Population(models).fit(*fit_args, **copy.copy(fit_kwargs),
+                                               member_callbacks=[[t.best.callback] for t in members])
+        except ValueError:
+            return [self._run_one(trial, fit_args, fit_kwargs) for trial in members]
+        except Exception as error:
+            for trial in members:
+                self._fail(trial, error)
+            return [(trial, False, error) for trial in members]
+        out = []
+        for trial, twin, history in zip(members, models, histories):
+            if padded:  # the twin's best epoch (or last) goes into the trial's own model
+                if trial.best.snapshot is not None:
+                    trial.best.restore()
+                    trial.best.snapshot = None
+                padding.restore(twin, trial.last_model)
+                trial.last_model.history = history
+            self._finish(trial, [history])
+            out.append((trial, True, None))
         return out
 
     def run_trial(self, trial, *args, **kwargs):

@@ -1,0 +1,177 @@
+"""Dense stacks of different widths and depths trained in one program, padded to one shape.
+
+A search's trials often differ only in the sizes of a `Sequential` stack of `Dense` layers (units
+per hidden layer, number of hidden layers). `embed(models)` gives each model a *padded twin*: one
+shared architecture of K hidden `PaddedDense(W)` layers (K, W: the largest depth and width) and
+the models' output layer. The twins differ only in their variables, so they form one `Population`
+(one compiled program). `restore(twin, model)` copies the trained weights and optimizer state back
+into the model (the part of each array the model owns).
+
+Why a twin trains as its model would alone:
+
+* A hidden unit the model lacks is multiplied by 0 (`units_mask`, a non-trainable variable): its
+  output is 0 whatever its weights, so it adds nothing to the next layer and gets no gradient.
+* A hidden layer the model lacks has `active` 0 and passes its input through (its weights get no
+  gradient). The model's own layers come first; the missing ones sit just before the output layer.
+* The extra weights start at zero, their gradients are exactly zero, and so they stay zero under
+  lamina's optimizers; they add nothing to regularization losses.
+* The model's own weights meet the same values; products now also add exact zeros, so results can
+  differ from the model's own program by float rounding only (the matrix products may group their
+  sums differently).
+
+What can be padded (`signature` is None otherwise): a built lamina `Sequential` of 2-D input whose
+layers are all `Dense`, at least one hidden; the hidden layers share one config apart from `units`
+(no constraints or activity regularizers: a constraint may move zeros, an activity regularizer
+would see the pass-through); an optimizer that is not built yet (a fresh trial's).
+"""
+
+import copy
+
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.layers.core import Dense
+from lamina.layers.input_layer import InputLayer
+from lamina.models.sequential import Sequential
+
+#: Config keys that padding may change or that do not change the program.
+_FREE = ("name", "units", "kernel_initializer", "bias_initializer")
+
+
+class PaddedDense(Dense):
+    """`Dense` whose units beyond the member's own are masked to 0 and which, inactive, passes its input
+    through: [batch, d_in] -> [batch, units] (inactive: d_in == units)."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.units_mask = self.add_weight(shape=(self.units,), initializer="ones", trainable=False,
+                                          name="units_mask")
+        self.active = self.add_weight(shape=(), initializer="ones", trainable=False, name="active")
+
+    def call(self, inputs):
+        outputs = super().call(inputs) * self.units_mask.value
+        if inputs.shape[-1] != self.units:  # the first hidden layer is always active
+            return outputs
+        return jnp.where(self.active.value > 0, outputs, inputs)
+
+
+def _plain_config(layer):
+    return {k: v for k, v in layer.get_config().items() if k not in _FREE}
+
+
+def _layers(model):
+    """(input width, hidden Dense layers, output Dense) of a paddable model, else None."""
+    if type(model) is not Sequential or not model.built or not getattr(model, "compiled", False):
+        return None
+    shape = model.input_shape
+    layers = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+    if len(shape or ()) != 2 or shape[1] is None or len(layers) < 2 or any(type(la) is not Dense for la in layers):
+        return None
+    hidden, output = layers[:-1], layers[-1]
+    first = _plain_config(hidden[0])
+    if any(_plain_config(layer) != first for layer in hidden[1:]) or not all(la.trainable for la in layers):
+        return None
+    if any(la.kernel_constraint or la.bias_constraint or la.activity_regularizer for la in hidden):
+        return None
+    if model.optimizer is None or model.optimizer.built:
+        return None
+    return shape[1], hidden, output
+
+
+def signature(model):
+    """What models must share to be padded together (a hashable), or None when `model` cannot be padded."""
+    found = _layers(model)
+    if found is None:
+        return None
+    width, hidden, output = found
+    compile_config = {k: v for k, v in (model._compile_config or {}).items() if k != "optimizer"}
+    return (width, repr(_plain_config(hidden[0])), repr(_plain_config(output)), type(model.optimizer).__name__,
+            repr(compile_config))
+
+
+def embed(models):
+    """One padded twin per model (compiled like it, with a fresh copy of its optimizer; see the module
+    docstring). Raises ValueError when the models cannot be padded together."""
+    found = [_layers(m) for m in models]
+    if any(f is None for f in found) or len({signature(m) for m in models}) != 1:
+        raise ValueError("padding: the models are not Dense stacks that differ only in widths and depth.")
+    depth = max(len(hidden) for _, hidden, _ in found)
+    width = max(layer.units for _, hidden, _ in found for layer in hidden)
+    twins = []
+    for model, (inputs, hidden, output) in zip(models, found):
+        hidden_config = {**_plain_config(hidden[0]), "kernel_initializer": "zeros", "bias_initializer": "zeros"}
+        output_config = {**_plain_config(output), "units": output.units, "kernel_initializer": "zeros",
+                         "bias_initializer": "zeros"}
+        twin = Sequential([InputLayer(shape=(inputs,))] + [PaddedDense(width, **hidden_config) for _ in range(depth)]
+                          + [Dense(**output_config)])
+        try:
+            compile_config = copy.deepcopy({k: v for k, v in model._compile_config.items() if k != "optimizer"})
+        except Exception as error:
+            raise ValueError(f"padding: the compile arguments cannot be copied ({error}).") from error
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+        twin.compile(optimizer=optimizer, **compile_config)
+        _fill(twin, hidden, output, depth)
+        twins.append(twin)
+    return twins
+
+
+def _fill(twin, hidden, output, depth):
+    """The twin's variables from the model's layers: their weights in the leading corner, zeros elsewhere."""
+    twin_layers = [layer for layer in twin.layers if not isinstance(layer, InputLayer)]
+    for i, layer in enumerate(twin_layers[:depth]):
+        mask = np.zeros(layer.units, np.float32)
+        if i < len(hidden):
+            mask[:hidden[i].units] = 1
+            _put(layer, hidden[i])
+        else:
+            _put(layer, None)
+        layer.units_mask.assign(mask)
+        layer.active.assign(np.float32(i < len(hidden)))
+    _put(twin_layers[-1], output)
+
+
+def _put(target, source):
+    for variable, value in zip(target.trainable_variables, source.trainable_variables if source else [None] * 2):
+        padded = np.zeros(variable.shape, variable.dtype)
+        if value is not None:
+            padded[tuple(slice(0, n) for n in value.shape)] = np.asarray(value.value)
+        variable.assign(padded)
+
+
+def _corner(array, shape):
+    return np.asarray(array)[tuple(slice(0, n) for n in shape)]
+
+
+def _pairs(twin, model):
+    """(twin variable, model variable) for each trainable variable of `model`: its hidden layers are the
+    twin's first ones, its output layer the twin's last."""
+    mine = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+    theirs = [layer for layer in twin.layers if not isinstance(layer, InputLayer)]
+    layers = list(zip(theirs, mine[:-1])) + [(theirs[-1], mine[-1])]
+    return [pair for a, b in layers for pair in zip(a.trainable_variables, b.trainable_variables)]
+
+
+def restore(twin, model):
+    """Copy `twin`'s trained weights and optimizer state into `model` (the corner of each array it owns)."""
+    pairs = _pairs(twin, model)
+    for source, target in pairs:
+        target.assign(_corner(source.value, target.shape))
+    if not twin.optimizer.built:
+        return
+    index = {id(v): i for i, v in enumerate(twin.trainable_variables)}
+    where = [index[id(source)] for source, _ in pairs]
+    params = [target for _, target in pairs]
+
+    def own(tree):  # a list with one entry per twin variable -> the model's corners; anything else as it is
+        if isinstance(tree, list) and len(tree) == len(index):
+            return [_corner(tree[i], v.shape) for i, v in zip(where, params)]
+        return tree
+
+    state = twin.optimizer._list_to_state([v.value for v in twin.optimizer.variables])
+    state = {**state, "slots": {name: own(tree) for name, tree in state["slots"].items()}}
+    if "average" in state:
+        state["average"] = own(state["average"])
+    optimizer = model.optimizer
+    if model._engine.optimizer_stale():
+        optimizer._build(model.trainable_variables, state["slots"])
+    optimizer.set_weights([np.asarray(a) for a in optimizer._state_to_list(state)])
