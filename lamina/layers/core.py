@@ -61,6 +61,10 @@ class Dense(Layer):
             out = out + self.bias.value
         return out
 
+    def compute_output_shape(self, input_shape):
+        """[batch, ..., d_in] -> [batch, ..., units] (as in Keras, the symbolic call reads it, untraced)."""
+        return tuple(input_shape[:-1]) + (self.units,)
+
     def get_config(self):
         return {
             **super().get_config(),
