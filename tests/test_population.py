@@ -75,6 +75,9 @@ def test_each_member_trains_exactly_as_alone(kind):
     histories = _fit(population.fit, validation_data=(XV, YV))
     assert set(histories[0].history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     _assert_same_training(alone, together, histories)
+    # every epoch ran the programs of the first: the varying floats keep their signature
+    programs = [p for name, p in together[0]._engine.programs.items() if "population" in str(name)]
+    assert programs and all(len(p._programs) == 1 for p in programs)
     # the trained members differ from each other (each holds its own weights)
     assert not np.allclose(together[0].get_weights()[0], together[1].get_weights()[0])
 

@@ -198,7 +198,8 @@ class Population:
         state = _stack([sync.read(kind) for sync in syncs])
         if fresh_metrics and "metrics_variables" in kind._fields:
             state = state._replace(metrics_variables=self._fresh_metrics(engine))
-        return Members(state, varying_lib.hyper_values(self.varying))
+        # on the device, as the program gives them back: host arrays would be another signature (a recompile)
+        return Members(state, jax.device_put(varying_lib.hyper_values(self.varying)))
 
     def _fresh_metrics(self, engine):
         fresh = engine.setup.fresh_metrics()
