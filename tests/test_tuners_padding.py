@@ -74,7 +74,7 @@ def test_what_cannot_be_padded():
     adam = OPTIMIZERS["adam"]
     assert padding.signature(stack([3, 4], adam)) is not None
     assert padding.signature(stack([3], adam)) == padding.signature(stack([8, 2, 5], adam))
-    assert padding.signature(stack([3], adam)) != padding.signature(stack([3], OPTIMIZERS["sgd-momentum"]))
+    assert padding.signature(stack([3], adam)) == padding.signature(stack([3], OPTIMIZERS["sgd-momentum"]))  # combined
     assert padding.signature(stack([3], adam)) != padding.signature(stack([3], adam, activation="tanh"))
     assert padding.signature(stack([3], adam, kernel_constraint=keras.constraints.MaxNorm(2))) is None
     assert padding.signature(stack([3], adam, activity_regularizer=keras.regularizers.L2(0.1))) is None
@@ -93,7 +93,7 @@ def test_what_cannot_be_padded():
     trained.fit(X, Y, epochs=1, verbose=0)
     assert padding.signature(trained) is None  # its optimizer holds state of its own shapes
     with pytest.raises(ValueError, match="differ only in widths and depth"):
-        padding.embed([stack([3], adam), stack([3], OPTIMIZERS["sgd-momentum"])])
+        padding.embed([stack([3], adam), stack([3], adam, activation="tanh")])
 
 
 def build_model(hp):
@@ -127,3 +127,43 @@ def test_a_search_over_widths_and_depths_trains_in_one_padded_population(monkeyp
         assert len(hidden) == trial.hyperparameters.values["hidden_layers"]  # the trial's own architecture
         # the checkpoint holds the weights of the trial's best epoch: they score what the trial reported
         assert model.evaluate(x_val, y_val, verbose=0)[1] == pytest.approx(trial.score, abs=1e-6)
+
+
+def test_trials_with_different_optimizers_share_one_program_and_train_as_alone():
+    choices = [([4], 1, lambda: keras.optimizers.Adam(0.02)), ([12, 3], 2, lambda: keras.optimizers.SGD(0.05)),
+               ([3, 9, 5], 3, lambda: keras.optimizers.Adam(0.01, beta_1=0.8)),
+               ([7], 4, lambda: keras.optimizers.RMSprop(0.01))]
+    fit = dict(epochs=3, batch_size=8, validation_split=0.25, verbose=0)
+    alone = []
+    for units, seed, optimizer in choices:
+        model = stack(units, optimizer, seed)
+        keras.utils.set_random_seed(7)
+        alone.append((model, model.fit(X, Y, **fit).history))
+    models = [stack(units, optimizer, seed) for units, seed, optimizer in choices]
+    assert len({padding.signature(m) for m in models}) == 1
+    twins = padding.embed(models)
+    assert [t.optimizer.choice for t in twins] == [0, 1, 0, 2]  # adam, sgd, rmsprop: in order of appearance
+    keras.utils.set_random_seed(7)
+    histories = Population(twins).fit(X, Y, **fit)
+    for (reference, logs), model, twin, history in zip(alone, models, twins, histories):
+        padding.restore(twin, model)
+        for key in logs:
+            np.testing.assert_allclose(history.history[key], logs[key], rtol=1e-5, atol=1e-6)
+        for got, want in zip(model.get_weights() + model.optimizer.get_weights(),
+                             reference.get_weights() + reference.optimizer.get_weights()):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    train = [p for name, p in twins[0]._engine.programs.items() if "train" in str(name)]
+    assert len(train) == 1 and len(train[0]._programs) == 1  # one program, one signature, every epoch
+
+
+def test_optimizers_with_base_options_are_not_combined():
+    from lamina.tuners import optimizer_choice
+
+    assert optimizer_choice.plain(keras.optimizers.Adam(0.1))
+    for other in (keras.optimizers.Adam(0.1, clipnorm=1.0), keras.optimizers.AdamW(0.1),
+                  keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)),
+                  keras.optimizers.Adam(0.1, use_ema=True)):
+        assert not optimizer_choice.plain(other)
+        assert padding.signature(stack([3], lambda: other)) != padding.signature(stack([3], OPTIMIZERS["adam"]))
+    with pytest.raises(ValueError, match="plain optimizers"):
+        optimizer_choice.OptimizerChoice([keras.optimizers.Adam(), keras.optimizers.SGD(clipnorm=1.0)], 0, 0.1)

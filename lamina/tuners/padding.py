@@ -33,6 +33,7 @@ import numpy as np
 from lamina.layers.core import Dense
 from lamina.layers.input_layer import InputLayer
 from lamina.models.sequential import Sequential
+from lamina.tuners import optimizer_choice
 
 #: Config keys that padding may change or that do not change the program.
 _FREE = ("name", "units", "kernel_initializer", "bias_initializer")
@@ -85,8 +86,8 @@ def signature(model):
         return None
     width, hidden, output = found
     compile_config = {k: v for k, v in (model._compile_config or {}).items() if k != "optimizer"}
-    return (width, repr(_plain_config(hidden[0])), repr(_plain_config(output)), type(model.optimizer).__name__,
-            repr(compile_config))
+    optimizer = "plain" if optimizer_choice.plain(model.optimizer) else type(model.optimizer).__name__
+    return width, repr(_plain_config(hidden[0])), repr(_plain_config(output)), optimizer, repr(compile_config)
 
 
 def embed(models):
@@ -108,11 +109,24 @@ def embed(models):
             compile_config = copy.deepcopy({k: v for k, v in model._compile_config.items() if k != "optimizer"})
         except Exception as error:
             raise ValueError(f"padding: the compile arguments cannot be copied ({error}).") from error
-        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-        twin.compile(optimizer=optimizer, **compile_config)
+        twin.compile(optimizer=_twin_optimizer(model.optimizer, models), **compile_config)
         _fill(twin, hidden, output, depth)
         twins.append(twin)
     return twins
+
+
+def _twin_optimizer(optimizer, models):
+    """A fresh copy of `optimizer`; when the models' optimizers are of several (plain) classes, an
+    `OptimizerChoice` of one of each class (the first model's of each) that picks `optimizer`'s."""
+    copy_of = lambda o: type(o).from_config(o.get_config())  # noqa: E731
+    first = {}
+    for model in models:
+        first.setdefault(optimizer_choice.kind_of(model.optimizer), model.optimizer)
+    if len(first) == 1:
+        return copy_of(optimizer)
+    own = optimizer_choice.kind_of(optimizer)
+    kinds = [copy_of(optimizer if kind == own else other) for kind, other in first.items()]
+    return optimizer_choice.OptimizerChoice(kinds, list(first).index(own), optimizer.get_config()["learning_rate"])
 
 
 def _fill(twin, hidden, output, depth):
@@ -168,7 +182,10 @@ def restore(twin, model):
         return tree
 
     state = twin.optimizer._list_to_state([v.value for v in twin.optimizer.variables])
-    state = {**state, "slots": {name: own(tree) for name, tree in state["slots"].items()}}
+    slots = state["slots"]
+    if isinstance(twin.optimizer, optimizer_choice.OptimizerChoice):
+        slots = optimizer_choice.own_slots(slots, optimizer_choice.kind_of(model.optimizer))
+    state = {**state, "slots": {name: own(tree) for name, tree in slots.items()}}
     if "average" in state:
         state["average"] = own(state["average"])
     optimizer = model.optimizer
