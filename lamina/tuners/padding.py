@@ -21,8 +21,12 @@ Why a twin trains as its model would alone:
 
 What can be padded (`signature` is None otherwise): a built lamina `Sequential` of 2-D input whose
 layers are all `Dense`, at least one hidden; the hidden layers share one config apart from `units`
-(no constraints or activity regularizers: a constraint may move zeros, an activity regularizer
-would see the pass-through); an optimizer that is not built yet (a fresh trial's).
+(no activity regularizers: one would see the pass-through); no constraints (one may move the zeros);
+an optimizer that is not built yet (a fresh trial's). Models whose optimizers are all *plain*
+(`optimizer_choice.plain`) pad together whatever their classes: each twin then gets an
+`OptimizerChoice` that applies its model's optimizer. Others pad with models of their own class.
+
+The twins' layers are named explicitly, so making them advances no automatic name ("dense_3").
 """
 
 import copy
@@ -72,7 +76,7 @@ def _layers(model):
     first = _plain_config(hidden[0])
     if any(_plain_config(layer) != first for layer in hidden[1:]) or not all(la.trainable for la in layers):
         return None
-    if any(la.kernel_constraint or la.bias_constraint or la.activity_regularizer for la in hidden):
+    if any(la.kernel_constraint or la.bias_constraint for la in layers) or any(la.activity_regularizer for la in hidden):
         return None
     if model.optimizer is None or model.optimizer.built:
         return None
@@ -103,8 +107,9 @@ def embed(models):
         hidden_config = {**_plain_config(hidden[0]), "kernel_initializer": "zeros", "bias_initializer": "zeros"}
         output_config = {**_plain_config(output), "units": output.units, "kernel_initializer": "zeros",
                          "bias_initializer": "zeros"}
-        twin = Sequential([InputLayer(shape=(inputs,))] + [PaddedDense(width, **hidden_config) for _ in range(depth)]
-                          + [Dense(**output_config)])
+        twin = Sequential([InputLayer(shape=(inputs,), name="input")]
+                          + [PaddedDense(width, name=f"hidden_{i}", **hidden_config) for i in range(depth)]
+                          + [Dense(name="output", **output_config)], name="padded_twin")
         try:
             compile_config = copy.deepcopy({k: v for k, v in model._compile_config.items() if k != "optimizer"})
         except Exception as error:
@@ -126,7 +131,8 @@ def _twin_optimizer(optimizer, models):
         return copy_of(optimizer)
     own = optimizer_choice.kind_of(optimizer)
     kinds = [copy_of(optimizer if kind == own else other) for kind, other in first.items()]
-    return optimizer_choice.OptimizerChoice(kinds, list(first).index(own), optimizer.get_config()["learning_rate"])
+    return optimizer_choice.OptimizerChoice(kinds, list(first).index(own), optimizer.get_config()["learning_rate"],
+                                            name="optimizer_choice")
 
 
 def _fill(twin, hidden, output, depth):

@@ -17,7 +17,8 @@ Several processes, one search: give each the same `storage=` (an Optuna URL such
 `study_name=`; together they run exactly `max_trials` trials and no trial twice (see `oracle.py`).
 
 Trials that share an architecture can train together in one compiled program
-(`lamina.tuners.population.Population`) when `vectorize="auto"`: see `_fit_batch`.
+(`lamina.tuners.population.Population`) when `vectorize="auto"`, and so can Dense stacks that differ
+only in widths, depth and optimizer class (`lamina.tuners.padding`): see `_fit_batch`.
 """
 
 import copy
@@ -329,6 +330,7 @@ class Tuner:
                     trial.best.snapshot = None
                 padding.restore(twin, trial.last_model)
                 trial.last_model.history = history
+                history.set_model(trial.last_model)
             self._finish(trial, [history])
             out.append((trial, True, None))
         return out
