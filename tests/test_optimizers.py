@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import lamina as keras
 import lamina.optimizers as lo
 from lamina.backend.variables import Variable
 from lamina.optimizers import schedules
@@ -457,3 +458,34 @@ def test_default_names_are_unique_snake_case():
     a, b = lo.Adam(), lo.Adam()
     assert a.name.startswith("adam") and a.name != b.name
     assert lo.RMSprop(name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion",
+                                  "RMSprop"])
+def test_a_first_fit_builds_the_slots_with_numpy_and_compiles_no_init_program(name):
+    kwargs = {"Adagrad": {"initial_accumulator_value": 0.3}, "SGD": {"momentum": 0.9},
+              "RMSprop": {"centered": True, "momentum": 0.5}}.get(name, {})
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+    model.compile(optimizer=getattr(keras.optimizers, name)(**kwargs), loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert not any("optimizer-init" in str(key) for key in model._engine.programs)
+    reference = getattr(keras.optimizers, name)(**kwargs)
+    fresh = jax.jit(lambda params: reference.init(params)["slots"])([v.value for v in model.trainable_variables])
+    initial = jax.tree_util.tree_leaves(fresh)
+    assert initial and len(initial) == len(jax.tree_util.tree_leaves(model.optimizer._slot_template))
+    for got, want in zip(jax.tree_util.tree_leaves(model.optimizer._slot_template), initial):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_slots_the_numpy_evaluator_cannot_build_come_from_a_program(monkeypatch):
+    from lamina.backend import numpy_eval
+
+    def refuse(fn, *args):
+        raise numpy_eval.Unsupported("test")
+
+    monkeypatch.setattr(numpy_eval, "evaluate", refuse)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert any("optimizer-init" in str(key) for key in model._engine.programs)
+    assert len(model.optimizer.variables) == 2 + 2 * 2

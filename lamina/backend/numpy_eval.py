@@ -364,3 +364,13 @@ _ELEMENTWISE = {
     "square", "logistic", "floor", "ceil", "round", "is_finite", "integer_pow", "eq", "ne", "lt", "le", "gt", "ge",
     "not", "and", "or", "xor", "select_n", "clamp", "convert_element_type",
 }
+
+
+def evaluate(fn, *args):
+    """`fn(*args)` for a JAX-traceable `fn` of arrays, computed with NumPy (no XLA compilation): its
+    outputs as a tree of NumPy arrays. Raises `Unsupported` when the trace needs a primitive not covered."""
+    import jax
+
+    closed, shapes = jax.make_jaxpr(fn, return_shape=True)(*args)
+    outputs = NumpyProgram(closed)(*[np.asarray(a) for a in jax.tree_util.tree_leaves(args)])
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), outputs)

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.backend import programs
+from lamina.backend import numpy_eval, programs
 from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
@@ -410,9 +410,20 @@ class Engine:
         optimizer, trainable = self.model.optimizer, self.model.trainable_variables
         if self.optimizer_stale():
             if slots is None:
-                init = self.program(("optimizer-init",), lambda params: optimizer.init(params)["slots"])
-                slots = init([v.value for v in trainable])
+                slots = self.initial_slots(("optimizer-init",), lambda params: optimizer.init(params)["slots"],
+                                           [v.value for v in trainable])
             optimizer._build(trainable, slots)
+
+    def initial_slots(self, name, init, *args):
+        """`init(*args)`: an optimizer's initial slots, computed with NumPy from its trace (fills and casts:
+        no XLA compile on a first fit), or by the program `name` when the trace needs more (or the arguments
+        span other processes' devices)."""
+        if all(getattr(a, "is_fully_addressable", True) for a in jax.tree_util.tree_leaves(args)):
+            try:
+                return numpy_eval.evaluate(init, *args)
+            except numpy_eval.Unsupported:
+                pass
+        return self.program(name, init)(*args)
 
     def _fresh(self, state):
         """`state` with its metrics at their initial values."""

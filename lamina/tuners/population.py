@@ -188,8 +188,7 @@ class Population:
 
         params = _stack_trees([[v.value for v in self.models[i].trainable_variables] for i in need])
         hyper = {k: v[need] for k, v in varying_lib.hyper_values(self.varying).items()}
-        init_program = template._engine.program(("population", "optimizer-init") + tag[1:], init)
-        slots = init_program(params, hyper)
+        slots = template._engine.initial_slots(("population", "optimizer-init") + tag[1:], init, params, hyper)
         for i, member_slots in zip(need, _unstack(slots, len(need))):
             self.models[i]._engine._build_optimizer(slots=member_slots)
 
