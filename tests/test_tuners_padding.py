@@ -160,6 +160,12 @@ def test_optimizers_with_base_options_are_not_combined():
     from lamina.tuners import optimizer_choice
 
     assert optimizer_choice.plain(keras.optimizers.Adam(0.1))
+
+    class Stepped(keras.optimizers.SGD):
+        def apply(self, grads, opt_state=None, params=None):  # an update of its own: not the base one
+            return super().apply(grads, opt_state, params)
+
+    assert not optimizer_choice.plain(Stepped(0.1))
     for other in (keras.optimizers.Adam(0.1, clipnorm=1.0), keras.optimizers.AdamW(0.1),
                   keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)),
                   keras.optimizers.Adam(0.1, use_ema=True)):

@@ -8,9 +8,9 @@ update, learning rate and iteration count, with the chosen rule's numbers). The 
 are carried along unread. `choice` is a float of the config, so a `Population` vectorizes it like
 any other differing float.
 
-Only *plain* optimizers are combined (`plain`): a float learning rate and none of the base
-options (weight decay, clipping, loss scaling, EMA), which the base update would otherwise apply
-with the wrong kind's settings.
+Only *plain* optimizers are combined (`plain`): the base update (no `apply` or `init` of their own),
+a float learning rate and none of the base options (weight decay, clipping, loss scaling, EMA),
+which the base update would otherwise apply with the wrong kind's settings.
 
 Slots are named "<kind>/<slot>" ("adam/momentum"); `own_slots(slots, kind)` gives back one kind's.
 """
@@ -26,6 +26,7 @@ _BASE = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale
 def plain(optimizer):
     """Whether `optimizer` can be one kind of an `OptimizerChoice`."""
     return (isinstance(optimizer, Optimizer) and not isinstance(optimizer, OptimizerChoice)
+            and type(optimizer).apply is Optimizer.apply and type(optimizer).init is Optimizer.init
             and not optimizer._has_schedule and not optimizer.use_ema
             and all(getattr(optimizer, name) is None for name in _BASE)
             and not optimizer._wd_exclude_uids and optimizer._wd_exclude_pattern is None)
