@@ -541,12 +541,14 @@ _SCRIPT = textwrap.dedent("""
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
     loss = model.evaluate(x, y, verbose=0)[0]
+    predicted = model.predict(np.repeat(x, 20, axis=0), batch_size=256, verbose=0)  # a compiled predict
     jax.jit(lambda a: a * 3)(np.ones(3))  # the user's own function: JAX's business, not lamina's
     settings = {name: str(getattr(jax.config, name)) for name in (
         "jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
         "jax_persistent_cache_min_entry_size_bytes", "jax_enable_compilation_cache")}
     print(json.dumps({"weights": [w.tolist() for w in model.get_weights()], "loss": history.history["loss"],
-                      "eval": float(loss), "counts": dict(programs.counts), "settings": settings}))
+                      "eval": float(loss), "predicted": predicted[::97].tolist(), "counts": dict(programs.counts),
+                      "settings": settings}))
 """)
 
 
@@ -570,6 +572,7 @@ def test_a_second_process_trains_from_the_stored_programs_with_identical_results
     for other in (warm, uncached):
         assert other["weights"] == fresh_run["weights"]
         assert other["loss"] == fresh_run["loss"] and other["eval"] == fresh_run["eval"]
+        assert other["predicted"] == fresh_run["predicted"]
     # JAX's own settings stay JAX's defaults, and the user's jax.jit function left nothing in lamina's folder
     defaults = {"jax_compilation_cache_dir": "None", "jax_persistent_cache_min_compile_time_secs": "1.0",
                 "jax_persistent_cache_min_entry_size_bytes": "0", "jax_enable_compilation_cache": "True"}
