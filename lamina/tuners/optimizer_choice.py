@@ -21,6 +21,9 @@ import jax.numpy as jnp
 from lamina.optimizers.base import Optimizer
 
 _BASE = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor")
+#: Config keys of the base class: `OptimizerChoice` holds these itself (a plain optimizer's are defaults).
+_SHARED = ("name", "learning_rate", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+           "gradient_accumulation_steps") + _BASE
 
 
 def plain(optimizer):
@@ -38,8 +41,7 @@ def kind_of(optimizer):
 
 
 def _kind_config(optimizer):
-    return {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate") + _BASE
-            and k not in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "gradient_accumulation_steps")}
+    return {k: v for k, v in optimizer.get_config().items() if k not in _SHARED}
 
 
 class OptimizerChoice(Optimizer):

@@ -115,7 +115,7 @@ def embed(models):
         except Exception as error:
             raise ValueError(f"padding: the compile arguments cannot be copied ({error}).") from error
         twin.compile(optimizer=_twin_optimizer(model.optimizer, models), **compile_config)
-        _fill(twin, hidden, output, depth)
+        _fill(twin, model, hidden)
         twins.append(twin)
     return twins
 
@@ -135,31 +135,24 @@ def _twin_optimizer(optimizer, models):
                                             name="optimizer_choice")
 
 
-def _fill(twin, hidden, output, depth):
-    """The twin's variables from the model's layers: their weights in the leading corner, zeros elsewhere."""
-    twin_layers = [layer for layer in twin.layers if not isinstance(layer, InputLayer)]
-    for i, layer in enumerate(twin_layers[:depth]):
+def _fill(twin, model, hidden):
+    """The twin's variables from `model`'s (`hidden`: its hidden layers): its weights in the leading corner
+    (the rest stays at the zeros the twin was made with), its units and layers marked in the masks."""
+    for target, source in _pairs(twin, model):
+        padded = np.asarray(target.value).copy()
+        padded[_corner(source.shape)] = np.asarray(source.value)
+        target.assign(padded)
+    for i, layer in enumerate(layer for layer in twin.layers if isinstance(layer, PaddedDense)):
+        own = hidden[i].units if i < len(hidden) else 0  # a layer the model lacks: no unit of its own
         mask = np.zeros(layer.units, np.float32)
-        if i < len(hidden):
-            mask[:hidden[i].units] = 1
-            _put(layer, hidden[i])
-        else:
-            _put(layer, None)
+        mask[:own] = 1
         layer.units_mask.assign(mask)
         layer.active.assign(np.float32(i < len(hidden)))
-    _put(twin_layers[-1], output)
 
 
-def _put(target, source):
-    for variable, value in zip(target.trainable_variables, source.trainable_variables if source else [None] * 2):
-        padded = np.zeros(variable.shape, variable.dtype)
-        if value is not None:
-            padded[tuple(slice(0, n) for n in value.shape)] = np.asarray(value.value)
-        variable.assign(padded)
-
-
-def _corner(array, shape):
-    return np.asarray(array)[tuple(slice(0, n) for n in shape)]
+def _corner(shape):
+    """The index of an array's leading corner of `shape`."""
+    return tuple(slice(0, n) for n in shape)
 
 
 def _pairs(twin, model):
@@ -175,7 +168,7 @@ def restore(twin, model):
     """Copy `twin`'s trained weights and optimizer state into `model` (the corner of each array it owns)."""
     pairs = _pairs(twin, model)
     for source, target in pairs:
-        target.assign(_corner(source.value, target.shape))
+        target.assign(np.asarray(source.value)[_corner(target.shape)])
     if not twin.optimizer.built:
         return
     index = {id(v): i for i, v in enumerate(twin.trainable_variables)}
@@ -184,7 +177,7 @@ def restore(twin, model):
 
     def own(tree):  # a list with one entry per twin variable -> the model's corners; anything else as it is
         if isinstance(tree, list) and len(tree) == len(index):
-            return [_corner(tree[i], v.shape) for i, v in zip(where, params)]
+            return [np.asarray(tree[i])[_corner(v.shape)] for i, v in zip(where, params)]
         return tree
 
     state = twin.optimizer._list_to_state([v.value for v in twin.optimizer.variables])

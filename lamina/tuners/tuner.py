@@ -30,9 +30,9 @@ import time
 
 import numpy as np
 
+from lamina.tuners import padding
 from lamina.tuners.hypermodel import HyperModel, to_hypermodel
 from lamina.tuners.hyperparameters import Fixed, HyperParameters
-from lamina.tuners import padding
 from lamina.tuners.oracle import optuna_module
 from lamina.tuners.population import Population
 from lamina.tuners.trial import MetricsTracker
