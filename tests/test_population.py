@@ -252,3 +252,23 @@ def test_member_callbacks_reach_their_own_member_uncopied():
     assert not np.array_equal(recorders[0].seen[-1][2], recorders[1].seen[-1][2])
     with pytest.raises(ValueError, match="one per member"):
         Population(models).fit(X, Y, member_callbacks=[[Recorder()]])
+
+
+
+def test_members_split_over_the_cpu_cores_train_as_alone(tmp_path):
+    """With two CPU devices (lamina asks for one per core; this process keeps one, so a child runs it) each trains
+    half of the members in a loop of its own: every member still trains as alone, evaluate and predict agree, a
+    second population of the same architecture finds the programs in memory, and odd counts or a distribution
+    keep the members on one device (`tests/population_child.py`)."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    env.update(LAMINA_CPU_DEVICES="2", LAMINA_COMPILATION_CACHE_DIR=str(tmp_path / "programs"))
+    run = subprocess.run([sys.executable, str(root / "tests" / "population_child.py")], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
+    assert run.stdout.split()[-1] == "ok", run.stdout[-3000:]

@@ -161,17 +161,28 @@ class CachedProgram:
         else:
             sig = memo = signature(args)
             spread = _spread(args)
-            if spread:  # arguments laid out over several devices (a distribution placed them): jit decides
+            if spread:  # arguments laid out over several devices (a distribution or a Population placed them)
                 memo = (sig, spread)
                 program = self._programs.get(memo)
                 if program is None:
-                    counts["jit"] += 1
-                    program = self._programs[memo] = jax.jit(self.fn)
+                    program = self._programs[memo] = self._obtain_spread(sig, args, spread)
                 return program(*args)
         program = self._programs.get(memo)
         if program is None:
             program = self._programs[memo] = self._obtain(sig, args)
         return program(*args)
+
+    def _obtain_spread(self, sig, args, spread):
+        """The program for arguments spread over devices as they are: compiled in this process (JAX's serialized
+        sharded executables are not stored, see `Layout.storable`) and shared in memory by key."""
+        options = self.compiler_options or None
+        key = self.key_fn(sig) if directory() is not None else None
+        if key is None:
+            counts["jit"] += 1
+            return jax.jit(self.fn).lower(*args).compile(compiler_options=options) if options else jax.jit(self.fn)
+        key = key_for(key, [str(s) for s in spread], {"compiler_options": options})
+        return _find_or_compile(None, key, jax.tree_util.tree_structure((args, {})), None,
+                                lambda: jax.jit(self.fn).lower(*args).compile(compiler_options=options))
 
     def _obtain(self, sig, args):
         folder = directory()
@@ -216,7 +227,7 @@ def _spread(args):
     program compiled for them is another program, and is not stored (see `Layout.storable`)."""
     if not _several_devices():
         return ()
-    return tuple(str(leaf.sharding) for leaf in jax.tree_util.tree_leaves(args)
+    return tuple(leaf.sharding for leaf in jax.tree_util.tree_leaves(args)
                  if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) > 1)
 
 
@@ -227,7 +238,8 @@ def _describe_shardings(jit_kwargs):
 
 
 def _find_or_compile(folder, key, in_tree, out_tree, compile):
-    """The executable of `key`: shared in memory, loaded from `folder`, or compiled and stored.
+    """The executable of `key`: shared in memory, loaded from `folder`, or compiled and stored (`folder` None:
+    kept in memory only).
 
     `out_tree` is None for described programs (it is read from the entry, or written to it).
     """
@@ -237,14 +249,14 @@ def _find_or_compile(folder, key, in_tree, out_tree, compile):
         _shared.move_to_end(memo)
         counts["shared"] += 1
         return program
-    program = _load(folder, key, in_tree, out_tree)
+    program = None if folder is None else _load(folder, key, in_tree, out_tree)
     if program is not None:
         counts["loaded"] += 1
     else:
         with _jax_cache_not_written():
             program = compile()
         counts["compiled"] += 1
-        if program_store.usable(folder):
+        if folder is not None and program_store.usable(folder):
             _store(folder, key, program, with_tree=out_tree is None)
     _shared[memo] = program
     while len(_shared) > MAX_SHARED:

@@ -16,6 +16,12 @@ draw from the global seed stream), so after `keras.utils.set_random_seed(s)` eac
 and weights equal those of `set_random_seed(s); member.fit(...)` with the same arguments. Afterwards
 each model holds its own trained weights, optimizer state, metric values and `model.history`.
 
+On a CPU with several devices (lamina asks JAX for one per core, `backend.cpu_devices`) the members are split
+evenly over as many devices as divide their count (`member_mesh`; `jax.shard_map` around the vmapped chunk):
+each device trains its share in a loop of its own, with no communication, so two cores train 32 Pima models
+about 1.4x faster than one. Under a user's distribution, or with a count no split divides, they stay on one
+device.
+
 Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
 own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
 on) and ReduceLROnPlateau / LearningRateScheduler change one member's learning rate. With callbacks
@@ -27,14 +33,17 @@ BackupAndRestore; generators / datasets as data; models that run Keras-form step
 """
 
 import copy
+import functools
 from typing import NamedTuple
 
 import jax
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.random import draw_key
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
+from lamina.distribution.strategies import distribution
 from lamina.layers.base import shapes_of
 from lamina.training import data_adapter, loops
 from lamina.training.engine import _due, _finalize_variables, _positive_int, _pythonify, _verbose
@@ -51,8 +60,33 @@ class Members(NamedTuple):
     hyper: dict
 
 
-def _vectorized(varying):
-    """The engine's `vectorize` argument: chunk functions run for every member under `jax.vmap`."""
+#: The mesh axis a population's members are split along (see `member_mesh`).
+MEMBERS = "members"
+
+
+def member_mesh(count):
+    """The CPU devices `count` members are split over, as a one-axis mesh, or None (one device).
+
+    On a CPU with several devices (lamina asks for one per core, `backend.cpu_devices`) and no distribution
+    set, each of the d devices trains count / d of the members in a loop of its own: the members never
+    meet, so the split needs no communication. d is the most devices that divide `count` evenly."""
+    if jax.default_backend() != "cpu" or jax.process_count() > 1 or distribution() is not None:
+        return None
+    devices = jax.local_devices(backend="cpu")
+    split = min(len(devices), count)
+    while split > 1 and count % split:
+        split -= 1
+    return _mesh(tuple(devices[:split])) if split > 1 else None
+
+
+@functools.lru_cache(maxsize=None)
+def _mesh(devices):
+    return Mesh(np.array(devices), (MEMBERS,))
+
+
+def _vectorized(varying, mesh=None):
+    """The engine's `vectorize` argument: chunk functions run for every member under `jax.vmap`, and with
+    `mesh` (`member_mesh`) on each device's share of the members (`jax.shard_map`)."""
 
     def wrap(chunk):
         def members_chunk(members, logs, *data):
@@ -63,9 +97,19 @@ def _vectorized(varying):
             states, logs = jax.vmap(one)(members.states, members.hyper, logs)
             return Members(states, members.hyper), logs
 
-        return members_chunk
+        if mesh is None:
+            return members_chunk
+        split, whole = PartitionSpec(MEMBERS), PartitionSpec()
 
-    return ("population",) + tuple(v.path for v in varying), wrap
+        def split_chunk(members, logs, *data):
+            # check_vma=False: each device's members read the replicated data
+            return jax.shard_map(members_chunk, mesh=mesh, in_specs=(split, split) + (whole,) * len(data),
+                                 out_specs=(split, split), check_vma=False)(members, logs, *data)
+
+        return split_chunk
+
+    split = () if mesh is None else (("members over devices", mesh.size),)
+    return ("population",) + split + tuple(v.path for v in varying), wrap
 
 
 def _member_logs(i, logs, val_logs=None):
@@ -98,12 +142,12 @@ def _check_alike(states):
 
 
 def _stack_trees(trees):
-    """Trees of arrays -> one tree with a leading [members] axis (stacked on the host, one transfer)."""
-    return jax.device_put(jax.tree_util.tree_map(lambda *rows: np.stack([np.asarray(r) for r in rows]), *trees))
+    """Trees of arrays -> one tree of NumPy arrays with a leading [members] axis."""
+    return jax.tree_util.tree_map(lambda *rows: np.stack([np.asarray(r) for r in rows]), *trees)
 
 
 def _stack(states):
-    """Member states -> one state with a leading [members] axis."""
+    """Member states -> one state with a leading [members] axis (on the host)."""
     _check_alike(states)
     return _stack_trees(states)
 
@@ -159,6 +203,10 @@ class Population:
         return self.varying
 
     @property
+    def _mesh(self):
+        return member_mesh(len(self.models))
+
+    @property
     def _template(self):
         return self.models[0]
 
@@ -192,18 +240,31 @@ class Population:
         for i, member_slots in zip(need, _unstack(slots, len(need))):
             self.models[i]._engine._build_optimizer(slots=member_slots)
 
+    def _place(self, tree):
+        """Stacked values on the device(s), as the programs give them back (host arrays, or arrays laid out
+        otherwise, would be another signature: a recompile): split over `self._mesh` when there is one."""
+        mesh = self._mesh
+        return jax.device_put(tree) if mesh is None else jax.device_put(tree, NamedSharding(mesh,
+                                                                                            PartitionSpec(MEMBERS)))
+
+    def _place_data(self, *sources):
+        """The data on every device of `self._mesh` (copied once, not at every call)."""
+        mesh = self._mesh
+        for source in sources:
+            if source is not None and mesh is not None:
+                source.placement = NamedSharding(mesh, PartitionSpec())
+
     def _stacked(self, kind, syncs, fresh_metrics=True):
         engine = self._template._engine
         state = _stack([sync.read(kind) for sync in syncs])
         if fresh_metrics and "metrics_variables" in kind._fields:
             state = state._replace(metrics_variables=self._fresh_metrics(engine))
-        # on the device, as the program gives them back: host arrays would be another signature (a recompile)
-        return Members(state, jax.device_put(varying_lib.hyper_values(self.varying)))
+        return self._place(Members(state, varying_lib.hyper_values(self.varying)))
 
     def _fresh_metrics(self, engine):
         fresh = engine.setup.fresh_metrics()
-        return jax.device_put([np.ascontiguousarray(np.broadcast_to(np.asarray(v), (len(self.models),) + np.shape(v)))
-                               for v in fresh])
+        return self._place([np.ascontiguousarray(np.broadcast_to(np.asarray(v), (len(self.models),) + np.shape(v)))
+                            for v in fresh])
 
     # ----- fit ------------------------------------------------------------------------------------------
 
@@ -254,12 +315,14 @@ class Population:
         val_batch = None if val is None else min(validation_batch_size or batch_size, val.n or 1)
 
         self._build_optimizers()
+        self._place_data(train, val)
         syncs = [model._engine._sync(with_optimizer=True) for model in self.models]
         lists = self._callback_lists(callbacks, verbose, epochs, steps, member_callbacks)
         members = self._stacked(TrainState, syncs)
-        vectorize = _vectorized(self.varying)
+        vectorize = _vectorized(self.varying, self._mesh)
         runner = engine._runner("train", vectorize)
         test_runner = engine._runner("test", vectorize) if val is not None else None
+        fresh_val = None if val is None else self._fresh_metrics(engine)
         chunk = min(self._template.steps_per_execution or steps, steps)
         shuffle_seed = int(np.asarray(draw_key())[1])  # as Model.fit draws it: the same batch order
         for model, cbs in zip(self.models, lists):
@@ -269,12 +332,13 @@ class Population:
         last = [{} for _ in self.models]  # each member's last epoch logs (with callbacks)
         records = []  # (epoch, logs, val_logs) on the device (History only: fetched at the end)
         watched = any(cbs.user_callbacks for cbs in lists)
+        fresh = self._fresh_metrics(engine)  # placed once: the programs read their inputs, never overwrite them
         if watched:
             members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
         for epoch in range(initial_epoch, epochs):
             if watched:
                 members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
-            members = members._replace(states=members.states._replace(metrics_variables=self._fresh_metrics(engine)))
+            members = members._replace(states=members.states._replace(metrics_variables=fresh))
             source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
             members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
             val_logs = None
@@ -283,7 +347,7 @@ class Population:
                 # non-trainable variables is not carried into the next epoch).
                 trained = members.states
                 evaluating = Members(EvalState(trained.trainable_variables, trained.non_trainable_variables,
-                                               self._fresh_metrics(engine)), members.hyper)
+                                               fresh_val), members.hyper)
                 val.batch_size, val.max_steps = val_batch, validation_steps
                 _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
                                                 quiet=True)
@@ -378,11 +442,12 @@ class Population:
         engine = self._prepare(data.x, data.y)
         engine._require_loss("Population.evaluate")
         engine.check_data(data)
+        self._place_data(data)
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size", "Population.evaluate")
         data.batch_size, data.max_steps = min(batch_size, data.n), steps
         syncs = [StateSync(model, None, model._engine.setup.metrics) for model in self.models]
         members = self._stacked(EvalState, syncs)
-        runner = engine._runner("test", _vectorized(self.varying))
+        runner = engine._runner("test", _vectorized(self.varying, self._mesh))
         members, logs = engine._run_epoch("test", data.chunks(runner, data.steps), members, None, None, quiet=True)
         logs = jax.device_get(logs)
         out = []
@@ -411,7 +476,7 @@ class Population:
         members = self._stacked(PredictState, syncs)
         n_steps = -(-n // batch_size)
         order = loops.sample_order(n, n_steps * batch_size, False)()
-        tag, wrap = _vectorized(self.varying)
+        tag, wrap = _vectorized(self.varying, self._mesh)
         step = engine._predict_step()
 
         def gather(state, logs, x, order):  # the form `wrap` expects: (state, logs, *data) -> (state, logs)
