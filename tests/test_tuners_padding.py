@@ -173,3 +173,35 @@ def test_optimizers_with_base_options_are_not_combined():
         assert padding.signature(stack([3], lambda: other)) != padding.signature(stack([3], OPTIMIZERS["adam"]))
     with pytest.raises(ValueError, match="plain optimizers"):
         optimizer_choice.OptimizerChoice([keras.optimizers.Adam(), keras.optimizers.SGD(clipnorm=1.0)], 0, 0.1)
+
+
+def test_padding_only_when_it_saves_more_than_it_costs(monkeypatch, tmp_path):
+    adam = lambda: keras.optimizers.Adam(0.01)  # noqa: E731
+    small = [stack([4], adam), stack([64, 64, 64], adam)]  # a 9k-weight twin: overhead-bound, pad
+    assert padding.worth_padding(small)
+    wide = [stack([4], adam), stack([200, 200], adam)]  # a 42k-weight twin for both: twice their own work
+    assert padding._weights(6, [200, 200], 1) == 41801 and not padding.worth_padding(wide)
+    close = [stack([190, 200], adam), stack([200, 200], adam), stack([200, 180], adam)]  # < 1.5x their own
+    assert padding.worth_padding(close)
+
+    # a search whose trials differ too much in size trains them by architecture, not as padded twins
+    groups = []
+
+    class Recording(Population):
+        def __init__(self, models):
+            groups.append([type(m.layers[0]).__name__ for m in models])
+            super().__init__(models)
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((6,))])
+        model.add(keras.layers.Dense(hp.Choice("units", [2, 256]), activation="relu"))
+        model.add(keras.layers.Dense(256 if hp.Boolean("deep") else 2, activation="relu"))
+        model.add(keras.layers.Dense(1, activation="sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01), metrics=["accuracy"])
+        return model
+
+    monkeypatch.setattr(tuner_lib, "Population", Recording)
+    tuner = kt.GridSearch(build, objective="val_accuracy", directory=str(tmp_path))
+    tuner.search(X, Y, epochs=1, batch_size=8, validation_split=0.25, verbose=0)
+    assert len(tuner.oracle.trials) == 4
+    assert not any("PaddedDense" in names for names in groups)

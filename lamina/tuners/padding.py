@@ -26,6 +26,10 @@ an optimizer that is not built yet (a fresh trial's). Models whose optimizers ar
 (`optimizer_choice.plain`) pad together whatever their classes: each twin then gets an
 `OptimizerChoice` that applies its model's optimizer. Others pad with models of their own class.
 
+Padding pays when compiling is the cost (`worth_padding`): a twin computes as much as the largest model,
+so models of very different sizes pad together only while they are small (per-operation overhead, not
+arithmetic, sets a small model's step time); otherwise the padding may waste at most half the work.
+
 The twins' layers are named explicitly, so making them advances no automatic name ("dense_3").
 """
 
@@ -37,7 +41,11 @@ import numpy as np
 from lamina.layers.core import Dense
 from lamina.layers.input_layer import InputLayer
 from lamina.models.sequential import Sequential
+from lamina.training.engine import SMALL_MODEL_WEIGHTS
 from lamina.tuners import optimizer_choice
+
+#: Padding may make the members' work at most this much larger in all (when the twin is not small).
+MAX_PADDED_WORK = 1.5
 
 #: Config keys that padding may change or that do not change the program.
 _FREE = ("name", "units", "kernel_initializer", "bias_initializer")
@@ -92,6 +100,24 @@ def signature(model):
     compile_config = {k: v for k, v in (model._compile_config or {}).items() if k != "optimizer"}
     optimizer = "plain" if optimizer_choice.plain(model.optimizer) else type(model.optimizer).__name__
     return width, repr(_plain_config(hidden[0])), repr(_plain_config(output)), optimizer, repr(compile_config)
+
+
+def _weights(inputs, widths, outputs):
+    """Weights (kernels and biases) of a Dense stack of `inputs` features, hidden `widths` and `outputs` units."""
+    sizes = [inputs, *widths, outputs]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def worth_padding(models):
+    """Whether padding `models` (same `signature`) together costs less than it saves: the twin has at most
+    `SMALL_MODEL_WEIGHTS` weights, or the twins' work is at most `MAX_PADDED_WORK` times the models' own."""
+    found = [_layers(m) for m in models]
+    depth = max(len(hidden) for _, hidden, _ in found)
+    width = max(layer.units for _, hidden, _ in found for layer in hidden)
+    inputs, _, output = found[0]
+    twin = _weights(inputs, [width] * depth, output.units)
+    own = sum(_weights(inputs, [layer.units for layer in hidden], output.units) for _, hidden, _ in found)
+    return twin <= SMALL_MODEL_WEIGHTS or len(models) * twin <= MAX_PADDED_WORK * own
 
 
 def embed(models):

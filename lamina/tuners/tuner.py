@@ -295,7 +295,8 @@ class Tuner:
             key = padding.signature(trial.last_model)
             (padded.setdefault(key, []) if key is not None else rest).append(trial)
         for members in padded.values():
-            if len(members) > 1 and len({_architecture(t.last_model) for t in members}) > 1:
+            if len(members) > 1 and len({_architecture(t.last_model) for t in members}) > 1 \
+                    and padding.worth_padding([t.last_model for t in members]):
                 out += self._fit_together(members, fit_args, fit_kwargs, padded=True)
             else:
                 rest += members
