@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec  # noqa: E402
 
 import lamina as keras  # noqa: E402
 from lamina.backend import programs  # noqa: E402
@@ -25,6 +26,10 @@ def main():
     assert member_mesh(4).shape == {"members": 2}
     with keras.distribution.DataParallel(devices=devices).scope():
         assert member_mesh(4) is None  # the user's distribution decides where programs run
+    # a program for arguments spread over devices is keyed by the devices in order (a sharding's text names none)
+    backward = NamedSharding(Mesh(np.array(devices[::-1]), ("members",)), PartitionSpec("members"))
+    assert str(backward) == str(NamedSharding(member_mesh(4), PartitionSpec("members")))
+    assert programs._device_ids(backward) == [devices[1].id, devices[0].id]
 
     trials = TRIALS["adam"] + [dict(seed=6, optimizer=lambda: keras.optimizers.Adam(0.005), rate=0.2, l2=0.004)]
     alone = _build(trials)

@@ -180,7 +180,7 @@ class CachedProgram:
         if key is None:
             counts["jit"] += 1
             return jax.jit(self.fn).lower(*args).compile(compiler_options=options) if options else jax.jit(self.fn)
-        key = key_for(key, [str(s) for s in spread], {"compiler_options": options})
+        key = key_for(key, [[str(s), _device_ids(s)] for s in spread], {"compiler_options": options})
         return _find_or_compile(None, key, jax.tree_util.tree_structure((args, {})), None,
                                 lambda: jax.jit(self.fn).lower(*args).compile(compiler_options=options))
 
@@ -229,6 +229,14 @@ def _spread(args):
         return ()
     return tuple(leaf.sharding for leaf in jax.tree_util.tree_leaves(args)
                  if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) > 1)
+
+
+def _device_ids(sharding):
+    """The ids of a sharding's devices, in its mesh's order when it has one (its text names no devices)."""
+    mesh = getattr(sharding, "mesh", None)
+    if mesh is not None and hasattr(mesh, "device_ids"):
+        return np.asarray(mesh.device_ids).ravel().tolist()
+    return sorted(d.id for d in sharding.device_set)
 
 
 def _describe_shardings(jit_kwargs):
