@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.backend import products
 from lamina.layers.base import InputSpec, Layer
 
 
@@ -56,7 +57,7 @@ class Dense(Layer):
 
     def pre_activation(self, inputs):
         """`inputs @ kernel + bias` without the activation (the logits)."""
-        out = jnp.matmul(inputs, self.kernel.value)
+        out = products.matmul(inputs, self.kernel.value)
         if self.bias is not None:
             out = out + self.bias.value
         return out

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.backend import numpy_eval, programs
+from lamina.backend import numpy_eval, products, programs
 from lamina.backend.random import draw_key
 from lamina.backend.scope import StatelessScope
 from lamina.callbacks import CallbackList, History
@@ -301,8 +301,11 @@ class Engine:
         if found is None or (dist is not None and found.layout.dist is not dist):
             model = self.model
             layout = None if dist is None else sharded.ProgramLayout(dist, out)
+            options = _compiler_options(model)
+            if options is not None and not options.get("xla_cpu_use_fusion_emitters", True):  # a small model
+                fn = products.traced_with_small_products(fn)
             found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature),
-                                           layout, _compiler_options(model))
+                                           layout, options)
             self.programs[memo] = found
         return found
 

@@ -40,6 +40,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lamina.backend import products
 from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.random import draw_key
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
@@ -91,7 +92,7 @@ def _vectorized(varying, mesh=None):
     def wrap(chunk):
         def members_chunk(members, logs, *data):
             def one(state, hyper, logs):
-                with varying_lib.bound(varying, hyper):
+                with varying_lib.bound(varying, hyper), products.small_products(False):
                     return chunk(state, logs, *data)
 
             states, logs = jax.vmap(one)(members.states, members.hyper, logs)
