@@ -79,3 +79,10 @@ def test_a_jax_without_the_device_count_option_is_left_alone(monkeypatch):
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     monkeypatch.setattr(jax, "config", OlderConfig())
     cpu_devices.request()  # importing lamina must not fail there
+
+
+def test_an_even_split_takes_the_most_parts_that_divide():
+    from lamina.backend.cpu_devices import even_split
+
+    assert [even_split(n, 2) for n in (1, 2, 3, 4, 32)] == [1, 2, 1, 2, 2]
+    assert even_split(12, 8) == 6 and even_split(7, 8) == 7 and even_split(10, 3) == 2 and even_split(5, 0) == 1

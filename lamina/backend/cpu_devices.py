@@ -52,3 +52,11 @@ def request():
     count = wanted()
     if count > 1:
         jax.config.update("jax_num_cpu_devices", count)
+
+
+def even_split(count, most):
+    """The most parts, at most `most`, that `count` items divide into evenly (1 when there is no such split)."""
+    parts = max(1, min(most, count))
+    while parts > 1 and count % parts:
+        parts -= 1
+    return parts

@@ -21,6 +21,7 @@ import functools
 import jax
 import numpy as np
 
+from lamina.backend import cpu_devices
 from lamina.distribution.strategies import DataParallel, distribution
 from lamina.layers.recurrent.cell import loop_variables
 from lamina.layers.recurrent.rnn import RNN
@@ -76,9 +77,7 @@ def distribution_for(model, data, exact):
     if work is None:
         return None
     batch_size = data.batch_size
-    count = min(devices, batch_size // MIN_ROWS)
-    while count > 1 and batch_size % count:  # an even split: no padded slots
-        count -= 1
+    count = cpu_devices.even_split(batch_size, min(devices, batch_size // MIN_ROWS))  # no padded slots
     if count < 2 or batch_size // count * work < MIN_WORK:
         return None
     return _over(count)

@@ -40,7 +40,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lamina.backend import products
+from lamina.backend import cpu_devices, products
 from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.random import draw_key
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
@@ -74,9 +74,7 @@ def member_mesh(count):
     if jax.default_backend() != "cpu" or jax.process_count() > 1 or distribution() is not None:
         return None
     devices = jax.local_devices(backend="cpu")
-    split = min(len(devices), count)
-    while split > 1 and count % split:
-        split -= 1
+    split = cpu_devices.even_split(count, len(devices))
     return _mesh(tuple(devices[:split])) if split > 1 else None
 
 
