@@ -180,7 +180,7 @@ def test_padding_only_when_it_saves_more_than_it_costs(monkeypatch, tmp_path):
     small = [stack([4], adam), stack([64, 64, 64], adam)]  # a 9k-weight twin: overhead-bound, pad
     assert padding.worth_padding(small)
     wide = [stack([4], adam), stack([200, 200], adam)]  # a 42k-weight twin for both: twice their own work
-    assert padding._weights(6, [200, 200], 1) == 41801 and not padding.worth_padding(wide)
+    assert stack([200, 200], adam).count_params() == 41801 and not padding.worth_padding(wide)
     close = [stack([190, 200], adam), stack([200, 200], adam), stack([200, 180], adam)]  # < 1.5x their own
     assert padding.worth_padding(close)
 

@@ -102,22 +102,21 @@ def signature(model):
     return width, repr(_plain_config(hidden[0])), repr(_plain_config(output)), optimizer, repr(compile_config)
 
 
-def _weights(inputs, widths, outputs):
-    """Weights (kernels and biases) of a Dense stack of `inputs` features, hidden `widths` and `outputs` units."""
-    sizes = [inputs, *widths, outputs]
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+def _padded_shape(found):
+    """(depth, width) of the twins of models whose `_layers` are `found`: the largest of each."""
+    return (max(len(hidden) for _, hidden, _ in found),
+            max(layer.units for _, hidden, _ in found for layer in hidden))
 
 
 def worth_padding(models):
     """Whether padding `models` (same `signature`) together costs less than it saves: the twin has at most
     `SMALL_MODEL_WEIGHTS` weights, or the twins' work is at most `MAX_PADDED_WORK` times the models' own."""
     found = [_layers(m) for m in models]
-    depth = max(len(hidden) for _, hidden, _ in found)
-    width = max(layer.units for _, hidden, _ in found for layer in hidden)
+    depth, width = _padded_shape(found)
     inputs, _, output = found[0]
-    twin = _weights(inputs, [width] * depth, output.units)
-    own = sum(_weights(inputs, [layer.units for layer in hidden], output.units) for _, hidden, _ in found)
-    return twin <= SMALL_MODEL_WEIGHTS or len(models) * twin <= MAX_PADDED_WORK * own
+    sizes = [inputs] + [width] * depth + [output.units]
+    twin = sum(a * b + b for a, b in zip(sizes, sizes[1:]))  # kernels and biases
+    return twin <= SMALL_MODEL_WEIGHTS or len(models) * twin <= MAX_PADDED_WORK * sum(m.count_params() for m in models)
 
 
 def embed(models):
@@ -126,8 +125,7 @@ def embed(models):
     found = [_layers(m) for m in models]
     if any(f is None for f in found) or len({signature(m) for m in models}) != 1:
         raise ValueError("padding: the models are not Dense stacks that differ only in widths and depth.")
-    depth = max(len(hidden) for _, hidden, _ in found)
-    width = max(layer.units for _, hidden, _ in found for layer in hidden)
+    depth, width = _padded_shape(found)
     twins = []
     for model, (inputs, hidden, output) in zip(models, found):
         hidden_config = {**_plain_config(hidden[0]), "kernel_initializer": "zeros", "bias_initializer": "zeros"}
