@@ -355,6 +355,17 @@ def test_a_planted_pickle_with_a_valid_header_and_checksum_never_runs(folder, tm
     assert not marker.exists()
 
 
+def test_code_hidden_in_an_object_array_never_runs(folder, tmp_path):
+    """Stored programs for several devices hold NumPy object arrays (a mesh's grid of devices): the arrays'
+    elements are read through the same allowlist."""
+    marker = tmp_path / "planted-code-ran"
+    grid = np.empty((1,), dtype=object)
+    grid[0] = _RunsCode(str(marker))
+    plant(folder, hexkey("k1"), pickle.dumps(grid))
+    assert_recompiled_after_warning(folder, "may not name [a-z_]*.open")
+    assert not marker.exists()
+
+
 def test_a_planted_entry_of_the_old_pickle_format_never_runs(folder, tmp_path):
     marker = tmp_path / "planted-code-ran"
     folder.mkdir(mode=0o700)

@@ -173,16 +173,20 @@ class CachedProgram:
         return program(*args)
 
     def _obtain_spread(self, sig, args, spread):
-        """The program for arguments spread over devices as they are: compiled in this process (JAX's serialized
-        sharded executables are not stored, see `Layout.storable`) and shared in memory by key."""
+        """The program for arguments spread over this process's devices as they are (a Population placed them):
+        shared in memory by key, and stored in the folder like any other (it is loaded onto the same devices, in
+        the same order, which its key names)."""
         options = self.compiler_options or None
-        key = self.key_fn(sig) if directory() is not None else None
+        folder = directory()
+        key = self.key_fn(sig) if folder is not None else None
         if key is None:
             counts["jit"] += 1
             return jax.jit(self.fn).lower(*args).compile(compiler_options=options) if options else jax.jit(self.fn)
         key = key_for(key, [[str(s), _device_ids(s)] for s in spread], {"compiler_options": options})
-        return _find_or_compile(None, key, jax.tree_util.tree_structure((args, {})), None,
-                                lambda: jax.jit(self.fn).lower(*args).compile(compiler_options=options))
+        devices = _devices_in_order(spread)
+        return _find_or_compile(folder if devices else None, key, jax.tree_util.tree_structure((args, {})), None,
+                                lambda: jax.jit(self.fn).lower(*args).compile(compiler_options=options),
+                                devices=devices)
 
     def _obtain(self, sig, args):
         folder = directory()
@@ -224,11 +228,23 @@ def _several_devices():
 
 def _spread(args):
     """The shardings of the arguments that live on more than one device (empty when all are on one): a
-    program compiled for them is another program, and is not stored (see `Layout.storable`)."""
+    program compiled for them is another program (`CachedProgram._obtain_spread`)."""
     if not _several_devices():
         return ()
     return tuple(leaf.sharding for leaf in jax.tree_util.tree_leaves(args)
                  if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) > 1)
+
+
+def _devices_in_order(spread):
+    """The devices a program for `spread` runs on, in the order its executable lists them (that of the one mesh
+    all its spread arguments share), or None when they share no mesh or span other processes (not stored)."""
+    meshes = {getattr(s, "mesh", None) for s in spread}
+    if len(meshes) != 1 or None in meshes or not hasattr(next(iter(meshes)), "device_ids"):
+        return None
+    mesh = next(iter(meshes))
+    local = {d.id: d for d in jax.local_devices()}
+    ids = np.asarray(mesh.device_ids).ravel().tolist()
+    return [local[i] for i in ids] if all(i in local for i in ids) else None
 
 
 def _device_ids(sharding):
@@ -245,11 +261,12 @@ def _describe_shardings(jit_kwargs):
             for name, value in sorted(jit_kwargs.items())}
 
 
-def _find_or_compile(folder, key, in_tree, out_tree, compile):
+def _find_or_compile(folder, key, in_tree, out_tree, compile, devices=None):
     """The executable of `key`: shared in memory, loaded from `folder`, or compiled and stored (`folder` None:
     kept in memory only).
 
-    `out_tree` is None for described programs (it is read from the entry, or written to it).
+    `out_tree` is None for described programs (it is read from the entry, or written to it). `devices`: those
+    of a program compiled for several (in its order); None: one, the default device.
     """
     memo = (key, in_tree, out_tree)
     program = _shared.get(memo)
@@ -257,7 +274,7 @@ def _find_or_compile(folder, key, in_tree, out_tree, compile):
         _shared.move_to_end(memo)
         counts["shared"] += 1
         return program
-    program = None if folder is None else _load(folder, key, in_tree, out_tree)
+    program = None if folder is None else _load(folder, key, in_tree, out_tree, devices)
     if program is not None:
         counts["loaded"] += 1
     else:
@@ -298,8 +315,9 @@ class _jax_cache_not_written:
 # ----- executables on disk -----------------------------------------------------------------------
 
 
-def _load(folder, key, in_tree, out_tree):
-    """The executable stored under `key`, or None (a damaged or foreign entry is a miss, removed)."""
+def _load(folder, key, in_tree, out_tree, devices=None):
+    """The executable stored under `key`, loaded onto `devices` (None: the default device), or None (a damaged
+    or foreign entry is a miss, removed)."""
     try:
         found = program_store.read(folder, key)
     except program_store.Refused as err:
@@ -314,11 +332,10 @@ def _load(folder, key, in_tree, out_tree):
         if out_tree is None:
             out_tree = program_trees.rebuild(meta.get("out_tree"))
         _check_payload(payload)
-        # Stored programs run on one device: by default JAX would load them for every local device.
-        device = jax.config.jax_default_device
-        if not isinstance(device, jax.Device):  # None or a platform name
-            device = jax.devices(device)[0]
-        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree, execution_devices=[device])
+        if devices is None:  # one device: by default JAX would load the program for every local device
+            device = jax.config.jax_default_device
+            devices = [device if isinstance(device, jax.Device) else jax.devices(device)[0]]  # None or a platform
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree, execution_devices=devices)
     except Exception as err:  # verified bytes that still do not load (checked names, another jaxlib): drop
         path = program_store.path_of(folder, key)
         program_store.remove(path)
@@ -364,11 +381,15 @@ _PAYLOAD_GLOBALS = frozenset({
     ("jax._src.mesh", "AbstractDevice"),
     ("jax._src.mesh", "AbstractMesh"),
     ("jax._src.mesh", "AxisType"),
+    ("jax._src.mesh", "Mesh"),  # of a program for several devices: which ones (ids), in which order
     ("jax._src.named_sharding", "_unpickle_named_sharding"),
     ("jax._src.sharding_impls", "_unpickle_single_device_sharding"),
     ("jax._src.stages", "ArgInfo"),
     ("jaxlib._jax", "DeviceList"),
     ("numpy", "dtype"),
+    ("numpy", "ndarray"),  # a mesh's grid of devices (each one a checked reference by id)
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),  # NumPy 1's name
 })
 
 

@@ -296,8 +296,9 @@ class ProgramLayout:
     def __init__(self, dist, out=None):
         self.dist, self.out = dist, out
         self.mesh = dist.device_mesh.backend_mesh
-        # Compiled per process, never stored: JAX's serialized sharded executables pickle their `Mesh`, which
-        # the program cache's allowlist reader refuses (it runs no code from disk).
+        # Compiled per process, never stored: the program cache loads a stored program onto the devices its
+        # arguments' one mesh names (`programs._devices_in_order`), and a distribution's programs are also given
+        # in/out shardings and may span processes; loading those is not built (nor measured) yet.
         self.storable = False
 
     def describe(self):
