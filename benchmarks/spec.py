@@ -57,6 +57,14 @@ WORKLOADS = {w.name: w for w in (
               Metric("sequential_s", "lamina: 32 sequential lamina fits", "s", "info"),
               Metric("accuracy", "mean final training accuracy", "", "info")),
              cache="cold", params={"models": 32}),
+    Workload("population_warm", "The population workload with a warm compilation cache (a search run again, or "
+             "a second script on the same architecture); lamina only: Keras keeps no compiled programs between "
+             "runs, so its time is the population row's", "population",
+             (Metric("vs_sequential", "lamina: 32 sequential lamina fits / one Population.fit (target >= 5)", "x",
+                     "info"),
+              Metric("fit_s", "wall time for the 32 models", "s", "info"),
+              Metric("sequential_s", "lamina: 32 sequential lamina fits", "s", "info")),
+             cache="warm", params={"models": 32}, systems=("lamina",)),
     Workload("pima_callbacks", "Pima fit (epochs=150 batch_size=10) with EarlyStopping + ModelCheckpoint(best "
              "only) + TensorBoard, warm; overhead: that fit over the same fit without callbacks (target <= 1.5)",
              "pima_callbacks", (Metric("fit_s", "fit wall time with the callbacks", "s", "lower", 10.0),

@@ -47,13 +47,33 @@ def main():
         np.testing.assert_allclose(out, model.predict(XV, batch_size=4, verbose=0), rtol=1e-5, atol=1e-7)
     assert all(len(v.value.sharding.device_set) == 1 for m in together for v in m.weights)  # back on one device
 
-    compiled = programs.counts["compiled"]
+    compiled, loaded = programs.counts["compiled"], programs.counts["loaded"]
     again = _build(trials)
     _fit(Population(again).fit, validation_data=(XV, YV))
     assert programs.counts["compiled"] == compiled, programs.counts  # found in memory by key
+    assert programs.counts["loaded"] == loaded, programs.counts
     for a, b in zip(together, again):
         for wa, wb in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_array_equal(wa, wb)
+
+    # as a new process would: the programs for both devices are loaded from the folder, onto them in order
+    programs._shared.clear()
+    again = _build(trials)
+    _fit(Population(again).fit, validation_data=(XV, YV))
+    assert programs.counts["compiled"] == compiled, programs.counts
+    assert programs.counts["loaded"] > loaded, programs.counts
+    for a, b in zip(together, again):
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(wa, wb)
+
+    # with nothing between epochs, blocks of epochs run in one call on both devices
+    plain = _build(trials)
+    for model in plain:
+        _fit(model.fit, epochs=4)
+    blocks = _build(trials)
+    _assert_same_training(plain, blocks, _fit(Population(blocks).fit, epochs=4))
+    names = [name for name in blocks[0]._engine.programs if "population" in str(name)]
+    assert names and all("epochs" in name and ("members over devices", 2) in name for name in names), names
 
     # an odd count trains on one device, as alone
     odd = _build(TRIALS["adam"])

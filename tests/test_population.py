@@ -102,6 +102,31 @@ def test_validation_split_class_weight_and_no_shuffle():
     _assert_same_training(alone, together, histories)
 
 
+def test_epochs_without_callbacks_or_validation_run_in_blocks_and_train_as_alone(monkeypatch):
+    """With nothing to do between epochs, `EPOCH_BLOCK` epochs run in one program call: 2 + 2 + a shorter last
+    block of 1 here (from initial_epoch 1), with dropout's random state carried across the blocks."""
+    import lamina.tuners.population as population_module
+
+    monkeypatch.setattr(population_module, "EPOCH_BLOCK", 2)
+    trials = TRIALS["adam"]
+    alone = _build(trials)
+    for model in alone:
+        _fit(model.fit, epochs=6, initial_epoch=1)
+    together = _build(trials)
+    histories = _fit(Population(together).fit, epochs=6, initial_epoch=1)
+    assert histories[0].epoch == [1, 2, 3, 4, 5]
+    _assert_same_training(alone, together, histories)
+    names = [name for name in together[0]._engine.programs if "population" in str(name)]
+    assert [name[-5:] for name in names] == [("epochs", 2, 5, 8, False)], names  # one program, no per-epoch one
+
+    # chunks smaller than an epoch (steps_per_execution) keep one call per chunk
+    split = _build(trials[:2])
+    for model in split:
+        model.steps_per_execution = 2
+    _assert_same_training(alone[:2], split, _fit(Population(split).fit, epochs=6, initial_epoch=1))
+    assert not any("epochs" in name for name in split[0]._engine.programs if "population" in str(name))
+
+
 def test_identical_members_share_no_varying_floats_and_train_identically():
     models = [_model(7, keras.optimizers.Adam(0.01)) for _ in range(2)]
     population = Population(models)

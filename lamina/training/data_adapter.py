@@ -18,6 +18,7 @@ a ragged last batch is run on its own. Under a distribution, in-memory data is l
 over the mesh by `sharded.Plan`, and stream batches are split along the batch axis.
 """
 
+import functools
 import math
 from typing import Callable, NamedTuple
 
@@ -143,6 +144,21 @@ class ArrayData:
         return Chunks([Chunk(first, last, _gather(program, plan.arrays, order, start, limit), sample)
                        for first, last, program, start, limit, sample in plan.chunks], plan.steps)
 
+    def epoch_blocks(self, runner, epochs, block, shuffle=False, seed=0):
+        """`epochs` (a list) in blocks of up to `block`, each one call of one program (`runner.epochs`), for fits
+        whose epochs are one chunk each: yields (the block's epochs, run(state) -> (state, logs [block])). Every
+        epoch gathers its batches through the order `chunks` would draw for it, so training is the same."""
+        steps, bs = self.steps, self.batch_size
+        rows = min(self.n, steps * bs)
+        order = loops.sample_order(self.n, max(self.n, steps * bs), bool(shuffle))
+        program = runner.epochs(block, steps, bs, False)
+        arrays = self.on_device()
+        for first in range(0, len(epochs), block):
+            part = epochs[first:first + block]
+            orders = np.stack([order(seed, epoch) for epoch in part] + [order(seed, 0)] * (block - len(part)))
+            live = np.arange(block) < len(part)
+            yield part, functools.partial(_run_block, program, arrays, orders, live, rows)
+
     def _plan(self, runner, chunk, shuffle):
         """What every epoch of one fit shares: programs, row ranges, batch specs (made once, reused)."""
         key = (runner, chunk, bool(shuffle), self.batch_size, self.max_steps)
@@ -200,6 +216,10 @@ class _Plan(NamedTuple):
     order: Callable
     chunks: list
     steps: int
+
+
+def _run_block(program, arrays, orders, live, rows, state):
+    return program(state, None, arrays, orders, live, 0, rows)
 
 
 def _gather(program, arrays, order, start_row, limit):

@@ -349,6 +349,11 @@ class Engine:
                                       wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
 
             @staticmethod
+            def epochs(n_epochs, n_steps, batch_size, guard):
+                return engine.program(tag + ("epochs", n_epochs, n_steps, batch_size, guard),
+                                      wrap(loops.epochs_chunk(s.step, s.final, n_steps, batch_size, guard)))
+
+            @staticmethod
             def stacked():
                 return engine.program(tag + ("stacked",), wrap(loops.stacked_chunk(s.step, s.final)),
                                       out=None if dist is None else "chunk")

@@ -7,6 +7,7 @@ through the program cache (`backend.programs`).
 * `gather_chunk`: `steps` steps in one `lax.scan` over data already on the device;
   each step gathers its batch through an index `order` (rows past the end of the data
   are padding, with mask 0);
+* `epochs_chunk`: several epochs of `gather_chunk` in one program (one launch for a block of epochs);
 * `stacked_chunk`: the same over K batches stacked on the host (generators);
 * `predict_gather` / `predict_direct`: outputs for many rows / for one batch;
 * `sample_order`: the (host-drawn) index order of an epoch;
@@ -51,6 +52,30 @@ def gather_chunk(step, final_logs, steps, batch_size, guard=False):
 
         (state, logs), _ = jax.lax.scan(body, (state, logs), jnp.arange(steps))
         return state, final_logs(state, logs)
+
+    return chunk
+
+
+def epochs_chunk(step, final_logs, steps, batch_size, guard=False):
+    """fn(state, logs, arrays, orders [E, length], live [E], start_row, n) -> (state, logs [E]): E epochs of
+    `gather_chunk`, epoch e over `orders[e]`, each from the metric variables `state` holds on entry (fresh ones),
+    in one program. Epochs with `live[e]` False are passed over (their logs are zeros): a block of E epochs also
+    runs the last, shorter one of a fit."""
+    epoch = gather_chunk(step, final_logs, steps, batch_size, guard)
+
+    def chunk(state, logs, arrays, orders, live, start_row, n):
+        fresh = state.metrics_variables
+
+        def run(state, order):
+            return epoch(state._replace(metrics_variables=fresh), logs, arrays, order, start_row, n)
+
+        skipped = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(run, state, orders[0])[1])
+
+        def body(state, item):
+            order, on = item
+            return jax.lax.cond(on, run, lambda state, order: (state, skipped), state, order)
+
+        return jax.lax.scan(body, state, (orders, live))
 
     return chunk
 
