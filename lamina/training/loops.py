@@ -59,8 +59,8 @@ def gather_chunk(step, final_logs, steps, batch_size, guard=False):
 def epochs_chunk(step, final_logs, steps, batch_size, guard=False):
     """fn(state, logs, arrays, orders [E, length], live [E], start_row, n) -> (state, logs [E]): E epochs of
     `gather_chunk`, epoch e over `orders[e]`, each from the metric variables `state` holds on entry (fresh ones),
-    in one program. Epochs with `live[e]` False are passed over (their logs are zeros): a block of E epochs also
-    runs the last, shorter one of a fit."""
+    in one program. Epochs with `live[e]` False are passed over (their logs are the state's, unused): a block of
+    E epochs also runs the last, shorter one of a fit."""
     epoch = gather_chunk(step, final_logs, steps, batch_size, guard)
 
     def chunk(state, logs, arrays, orders, live, start_row, n):
@@ -69,11 +69,12 @@ def epochs_chunk(step, final_logs, steps, batch_size, guard=False):
         def run(state, order):
             return epoch(state._replace(metrics_variables=fresh), logs, arrays, order, start_row, n)
 
-        skipped = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(run, state, orders[0])[1])
+        def skip(state, order):  # logs of the same structure, from the state as it is (not traced twice)
+            return state, final_logs(state, logs)
 
         def body(state, item):
             order, on = item
-            return jax.lax.cond(on, run, lambda state, order: (state, skipped), state, order)
+            return jax.lax.cond(on, run, skip, state, order)
 
         return jax.lax.scan(body, state, (orders, live))
 
