@@ -22,6 +22,10 @@ each device trains its share in a loop of its own, with no communication, so two
 about 1.4x faster than one. Under a user's distribution, or with a count no split divides, they stay on one
 device.
 
+With no callbacks and no validation nothing runs between epochs, so `EPOCH_BLOCK` epochs run in one program
+call (`loops.epochs_chunk`), each over the batch order its own epoch would draw. Like any other program, a
+population's is kept in the program cache, the split one included, so running a search again compiles nothing.
+
 Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
 own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
 on) and ReduceLROnPlateau / LearningRateScheduler change one member's learning rate. With callbacks
