@@ -132,8 +132,11 @@ def table(result):
 
 
 def _reports(record, system, key):
-    """Whether `system` reports metric `key` here (a failed run counts as reporting it: it shows "failed")."""
-    runs = record["runs"].get(system, [])
+    """Whether `system` reports metric `key` here (a failed run counts as reporting it: it shows "failed"; a
+    system the workload does not run reports nothing)."""
+    runs = record["runs"].get(system)
+    if runs is None:
+        return False
     return any(not run.get("ok") or key in (run.get("metrics") or {}) for run in runs) or not runs
 
 

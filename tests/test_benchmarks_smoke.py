@@ -91,6 +91,21 @@ def test_targets_report_met_and_not_met():
     assert found["pima_warm"]["met"] is False  # 10x < 20x
 
 
+def test_a_system_the_workload_does_not_run_shows_a_dash_and_a_failed_run_shows_failed():
+    def record(name, runs):
+        out = {"name": name, "runs": runs}
+        out["summary"] = report.summarize(out)
+        return out
+
+    lamina_only = {"lamina": [{"ok": True, "metrics": {"vs_sequential": 3.0, "fit_s": 1.0, "sequential_s": 3.0}}]}
+    result = {"systems": ["lamina", "keras-jax"], "workloads": {
+        "population_warm": record("population_warm", lamina_only),
+        "pima_cold": record("pima_cold", {"lamina": [_run(1.0)], "keras-jax": [_run(None, ok=False)]})}}
+    rows = report.table(result).splitlines()
+    assert "| population_warm | wall time for the 32 models [s] | 1 | - |  |  |" in rows
+    assert any(row.startswith("| pima_cold | fit wall time [s] | 1 | failed |") for row in rows)
+
+
 def test_cli_rejects_unknown_names():
     with pytest.raises(SystemExit, match="unknown 'mnist'"):
         parse_args(["--workloads", "mnist"])
