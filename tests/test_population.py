@@ -102,9 +102,10 @@ def test_validation_split_class_weight_and_no_shuffle():
     _assert_same_training(alone, together, histories)
 
 
-def test_epochs_without_callbacks_or_validation_run_in_blocks_and_train_as_alone(monkeypatch):
+def test_epochs_without_callbacks_run_in_blocks_and_train_as_alone(monkeypatch):
     """With nothing to do between epochs, `EPOCH_BLOCK` epochs run in one program call: 2 + 2 + a shorter last
-    block of 1 here (from initial_epoch 1), with dropout's random state carried across the blocks."""
+    block of 1 here (from initial_epoch 1), with dropout's random state carried across the blocks, and with
+    validation data each due epoch evaluated inside the block."""
     import lamina.tuners.population as population_module
 
     monkeypatch.setattr(population_module, "EPOCH_BLOCK", 2)
@@ -119,7 +120,21 @@ def test_epochs_without_callbacks_or_validation_run_in_blocks_and_train_as_alone
     names = [name for name in together[0]._engine.programs if "population" in str(name)]
     assert [name[-5:] for name in names] == [("epochs", 2, 5, 8, False)], names  # one program, no per-epoch one
 
+    # validation runs inside the blocks, after the epochs validation_freq names
+    kwargs = dict(epochs=6, initial_epoch=1, validation_data=(XV, YV), validation_freq=2, validation_batch_size=4)
+    alone = _build(trials)
+    for model in alone:
+        _fit(model.fit, **kwargs)
+    assert len(alone[0].history.history["val_loss"]) == 3
+    together = _build(trials)
+    _assert_same_training(alone, together, _fit(Population(together).fit, **kwargs))
+    names = [name for name in together[0]._engine.programs if "population" in str(name)]
+    assert [name[-8:] for name in names] == [("epochs", 2, 5, 8, False, "validation", 3, 4)], names
+
     # chunks smaller than an epoch (steps_per_execution) keep one call per chunk
+    alone = _build(trials[:2])
+    for model in alone:
+        _fit(model.fit, epochs=6, initial_epoch=1)
     split = _build(trials[:2])
     for model in split:
         model.steps_per_execution = 2

@@ -56,6 +56,6 @@ def test_population_programs_follow_their_members_size(hidden):
     population.fit(x, y, epochs=1, batch_size=10, validation_split=0.5, verbose=0)
     population.predict(x)
     vectorized = {name: p for name, p in members[0]._engine.programs.items() if "population" in str(name)}
-    assert len(vectorized) >= 3  # train, validation and predict chunks (initial slots come from NumPy)
+    assert len(vectorized) >= 2  # epochs with their validation, and predict (initial slots come from NumPy)
     want = {"xla_cpu_use_fusion_emitters": False} if hidden == 12 else {}
     assert all(p.compiler_options == want for p in vectorized.values())

@@ -144,20 +144,30 @@ class ArrayData:
         return Chunks([Chunk(first, last, _gather(program, plan.arrays, order, start, limit), sample)
                        for first, last, program, start, limit, sample in plan.chunks], plan.steps)
 
-    def epoch_blocks(self, runner, epochs, block, shuffle=False, seed=0):
+    def epoch_blocks(self, runner, epochs, block, shuffle=False, seed=0, validation=None, due=None):
         """`epochs` (a list) in blocks of up to `block`, each one call of one program (`runner.epochs`), for fits
-        whose epochs are one chunk each: yields (the block's epochs, run(state) -> (state, logs [block])). Every
-        epoch gathers its batches through the order `chunks` would draw for it, so training is the same."""
+        whose epochs are one chunk each: yields (the block's epochs, run(state) -> (state, logs [block]), or with
+        `validation` (an ArrayData, its batch_size and max_steps set) (state, (logs, val_logs) [block]), where
+        `due(epoch)` tells the epochs evaluated). Every epoch gathers its batches through the order `chunks`
+        would draw for it, and evaluates as `chunks` of the validation data would, so training is the same."""
         steps, bs = self.steps, self.batch_size
         rows = min(self.n, steps * bs)
         order = loops.sample_order(self.n, max(self.n, steps * bs), bool(shuffle))
-        program = runner.epochs(block, steps, bs, False)
+        checks = None if validation is None else (validation.steps, validation.batch_size)
+        program = runner.epochs(block, steps, bs, False, checks)
         arrays = self.on_device()
+        val = ()
+        if validation is not None:
+            val_rows = min(validation.n, validation.steps * validation.batch_size)
+            val_order = loops.sample_order(validation.n, max(validation.n, validation.steps * validation.batch_size),
+                                           False)()
+            val = (validation.on_device(), val_order, val_rows)
         for first in range(0, len(epochs), block):
             part = epochs[first:first + block]
             orders = np.stack([order(seed, epoch) for epoch in part] + [order(seed, 0)] * (block - len(part)))
             live = np.arange(block) < len(part)
-            yield part, functools.partial(_run_block, program, arrays, orders, live, rows)
+            flags = (np.array([bool(due(epoch)) for epoch in part] + [False] * (block - len(part))),) if val else ()
+            yield part, functools.partial(_run_block, program, arrays, orders, live, rows, val + flags)
 
     def _plan(self, runner, chunk, shuffle):
         """What every epoch of one fit shares: programs, row ranges, batch specs (made once, reused)."""
@@ -218,8 +228,8 @@ class _Plan(NamedTuple):
     steps: int
 
 
-def _run_block(program, arrays, orders, live, rows, state):
-    return program(state, None, arrays, orders, live, 0, rows)
+def _run_block(program, arrays, orders, live, rows, val, state):
+    return program(state, None, arrays, orders, live, 0, rows, *val)
 
 
 def _gather(program, arrays, order, start_row, limit):

@@ -349,9 +349,18 @@ class Engine:
                                       wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
 
             @staticmethod
-            def epochs(n_epochs, n_steps, batch_size, guard):
-                return engine.program(tag + ("epochs", n_epochs, n_steps, batch_size, guard),
-                                      wrap(loops.epochs_chunk(s.step, s.final, n_steps, batch_size, guard)))
+            def epochs(n_epochs, n_steps, batch_size, guard, validation=None):
+                """`validation`: (steps, batch_size) of one chunk of test steps run after each due epoch."""
+                checks = None
+                if validation is not None:
+                    t = engine._steps("test")
+                    checks = (loops.gather_chunk(t.step, t.final, *validation),
+                              lambda state, metrics: EvalState(state.trainable_variables,
+                                                               state.non_trainable_variables, metrics))
+                name = tag + ("epochs", n_epochs, n_steps, batch_size, guard)
+                name += () if validation is None else ("validation",) + tuple(validation)
+                return engine.program(name, wrap(loops.epochs_chunk(s.step, s.final, n_steps, batch_size, guard,
+                                                                    checks)))
 
             @staticmethod
             def stacked():

@@ -53,17 +53,23 @@ def gather_chunk(step, final_logs, steps, batch_size, guard=False):
         (state, logs), _ = jax.lax.scan(body, (state, logs), jnp.arange(steps))
         return state, final_logs(state, logs)
 
+    chunk.final = final_logs
     return chunk
 
 
-def epochs_chunk(step, final_logs, steps, batch_size, guard=False):
-    """fn(state, logs, arrays, orders [E, length], live [E], start_row, n) -> (state, logs [E]): E epochs of
-    `gather_chunk`, epoch e over `orders[e]`, each from the metric variables `state` holds on entry (fresh ones),
-    in one program. Epochs with `live[e]` False are passed over (their logs are the state's, unused): a block of
-    E epochs also runs the last, shorter one of a fit."""
+def epochs_chunk(step, final_logs, steps, batch_size, guard=False, validation=None):
+    """fn(state, logs, arrays, orders [E, length], live [E], start_row, n, *val) -> (state, logs [E]), or with
+    `validation` (state, (logs [E], val_logs [E])): E epochs of `gather_chunk`, epoch e over `orders[e]`, each from the metric variables `state` holds on
+    entry (fresh ones), in one program. Epochs with `live[e]` False are passed over (their logs are the state's,
+    unused): a block of E epochs also runs the last, shorter one of a fit.
+
+    `validation`: (evaluate, to_eval), where `evaluate` is a `gather_chunk` of test steps and `to_eval(state,
+    metrics)` the evaluation state of a trained one; then `val` is (val_arrays, val_order, val_n, validate [E])
+    and after each epoch with `validate[e]` the trained state is evaluated from fresh metric variables (what
+    evaluation does to the state is not kept, as in `fit`)."""
     epoch = gather_chunk(step, final_logs, steps, batch_size, guard)
 
-    def chunk(state, logs, arrays, orders, live, start_row, n):
+    def chunk(state, logs, arrays, orders, live, start_row, n, *val):
         fresh = state.metrics_variables
 
         def run(state, order):
@@ -72,11 +78,28 @@ def epochs_chunk(step, final_logs, steps, batch_size, guard=False):
         def skip(state, order):  # logs of the same structure, from the state as it is (not traced twice)
             return state, final_logs(state, logs)
 
-        def body(state, item):
-            order, on = item
-            return jax.lax.cond(on, run, skip, state, order)
+        if validation is None:
+            def body(state, item):
+                order, on = item
+                return jax.lax.cond(on, run, skip, state, order)
 
-        return jax.lax.scan(body, state, (orders, live))
+            return jax.lax.scan(body, state, (orders, live))
+
+        evaluate, to_eval = validation
+        val_arrays, val_order, val_n, validate = val
+
+        def check(state):
+            return evaluate(to_eval(state, fresh), None, val_arrays, val_order, 0, val_n)[1]
+
+        def unchecked(state):
+            return evaluate.final(to_eval(state, fresh), None)
+
+        def body(state, item):
+            order, on, due = item
+            state, epoch_logs = jax.lax.cond(on, run, skip, state, order)
+            return state, (epoch_logs, jax.lax.cond(on & due, check, unchecked, state))
+
+        return jax.lax.scan(body, state, (orders, live, validate))
 
     return chunk
 

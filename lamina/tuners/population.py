@@ -22,8 +22,8 @@ each device trains its share in a loop of its own, with no communication, so two
 about 1.4x faster than one. Under a user's distribution, or with a count no split divides, they stay on one
 device.
 
-With no callbacks and no validation nothing runs between epochs, so `EPOCH_BLOCK` epochs run in one program
-call (`loops.epochs_chunk`), each over the batch order its own epoch would draw. Like any other program, a
+Without callbacks nothing runs between epochs, so `EPOCH_BLOCK` epochs run in one program call
+(`loops.epochs_chunk`), each over the batch order its own epoch would draw and followed by its validation. Like any other program, a
 population's is kept in the program cache, the split one included, so running a search again compiles nothing.
 
 Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
@@ -65,7 +65,7 @@ class Members(NamedTuple):
     hyper: dict
 
 
-#: Epochs trained in one program call when nothing runs between epochs (no callbacks or validation): a call
+#: Epochs trained (and validated) in one program call when nothing runs between epochs (no callbacks): a call
 #: on two CPU devices costs ~1.8 ms, about a third of a 32-member Pima epoch.
 EPOCH_BLOCK = 16
 
@@ -120,14 +120,16 @@ def _vectorized(varying, mesh=None):
 
 
 def _per_epoch(records, fetched):
-    """[(epoch, logs, val_logs)] from the fit's records (epoch, logs, val_logs) and blocks of epochs ([epochs],
-    logs with a [members, block] axis, None), their logs fetched."""
+    """[(epoch, logs, val_logs or None)] from the fit's records: (epoch, logs, val_logs), or for a block of
+    epochs ([(epoch, validated)], logs and val_logs with a [members, block] axis); their logs fetched."""
     out = []
     for (epoch, _, _), (logs, val_logs) in zip(records, fetched):
-        if isinstance(epoch, list):
-            out.extend((e, {name: a[:, k] for name, a in logs.items()}, None) for k, e in enumerate(epoch))
-        else:
+        if not isinstance(epoch, list):
             out.append((epoch, logs, val_logs))
+            continue
+        for k, (e, validated) in enumerate(epoch):
+            out.append((e, {name: a[:, k] for name, a in logs.items()},
+                        {name: a[:, k] for name, a in val_logs.items()} if validated else None))
     return out
 
 
@@ -354,15 +356,19 @@ class Population:
         fresh = self._fresh_metrics(engine)  # placed once: the programs read their inputs, never overwrite them
         if watched:
             members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
-        if not watched and val is None and chunk >= steps:  # nothing to do between epochs: blocks of epochs
+        if not watched and chunk >= steps:  # nothing to do between epochs: blocks of epochs in one call each
+            if val is not None:
+                val.batch_size, val.max_steps = val_batch, validation_steps
+            due = functools.partial(_due, freq=validation_freq)
             for part, run in train.epoch_blocks(runner, list(range(initial_epoch, epochs)), EPOCH_BLOCK, shuffle,
-                                                shuffle_seed):
+                                                shuffle_seed, val, due):
                 members, logs = run(members._replace(states=members.states._replace(metrics_variables=fresh)))
-                records.append((part, logs, None))
+                logs, val_logs = logs if val is not None else (logs, None)
+                record = ([(epoch, val is not None and due(epoch)) for epoch in part], logs, val_logs)
+                records.append(record)
                 if verbose:
-                    host = jax.device_get(logs)
-                    for k, epoch in enumerate(part):
-                        self._print_epoch(epoch, epochs, {n: a[:, k] for n, a in host.items()}, None)
+                    for epoch, logs, val_logs in _per_epoch([record], jax.device_get([record[1:]])):
+                        self._print_epoch(epoch, epochs, logs, val_logs)
         for epoch in range(initial_epoch, epochs) if not records else ():
             if watched:
                 members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
