@@ -354,7 +354,7 @@ class Engine:
                 checks = None
                 if validation is not None:
                     t = engine._steps("test")
-                    checks = (loops.gather_chunk(t.step, t.final, *validation),
+                    checks = (loops.gather_chunk(t.step, t.final, *validation), t.final,
                               lambda state, metrics: EvalState(state.trainable_variables,
                                                                state.non_trainable_variables, metrics))
                 name = tag + ("epochs", n_epochs, n_steps, batch_size, guard)

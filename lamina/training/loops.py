@@ -53,20 +53,19 @@ def gather_chunk(step, final_logs, steps, batch_size, guard=False):
         (state, logs), _ = jax.lax.scan(body, (state, logs), jnp.arange(steps))
         return state, final_logs(state, logs)
 
-    chunk.final = final_logs
     return chunk
 
 
 def epochs_chunk(step, final_logs, steps, batch_size, guard=False, validation=None):
     """fn(state, logs, arrays, orders [E, length], live [E], start_row, n, *val) -> (state, logs [E]), or with
-    `validation` (state, (logs [E], val_logs [E])): E epochs of `gather_chunk`, epoch e over `orders[e]`, each from the metric variables `state` holds on
-    entry (fresh ones), in one program. Epochs with `live[e]` False are passed over (their logs are the state's,
-    unused): a block of E epochs also runs the last, shorter one of a fit.
+    `validation` (state, (logs [E], val_logs [E])): E epochs of `gather_chunk`, epoch e over `orders[e]`, each
+    from the metric variables `state` holds on entry (fresh ones), in one program. Epochs with `live[e]` False
+    are passed over (their logs are the state's, unused): a block of E epochs also runs the last, shorter one.
 
-    `validation`: (evaluate, to_eval), where `evaluate` is a `gather_chunk` of test steps and `to_eval(state,
-    metrics)` the evaluation state of a trained one; then `val` is (val_arrays, val_order, val_n, validate [E])
-    and after each epoch with `validate[e]` the trained state is evaluated from fresh metric variables (what
-    evaluation does to the state is not kept, as in `fit`)."""
+    `validation`: (evaluate, evaluate_final, to_eval): a `gather_chunk` of test steps, its final logs function,
+    and `to_eval(state, metrics)`, the evaluation state of a trained one. Then `val` is (val_arrays, val_order,
+    val_n, validate [E]), and after each epoch with `validate[e]` the trained state is evaluated from fresh
+    metric variables (what evaluation does to the state is not kept, as in `fit`)."""
     epoch = gather_chunk(step, final_logs, steps, batch_size, guard)
 
     def chunk(state, logs, arrays, orders, live, start_row, n, *val):
@@ -85,14 +84,14 @@ def epochs_chunk(step, final_logs, steps, batch_size, guard=False, validation=No
 
             return jax.lax.scan(body, state, (orders, live))
 
-        evaluate, to_eval = validation
+        evaluate, evaluate_final, to_eval = validation
         val_arrays, val_order, val_n, validate = val
 
         def check(state):
             return evaluate(to_eval(state, fresh), None, val_arrays, val_order, 0, val_n)[1]
 
         def unchecked(state):
-            return evaluate.final(to_eval(state, fresh), None)
+            return evaluate_final(to_eval(state, fresh), None)
 
         def body(state, item):
             order, on, due = item

@@ -23,8 +23,9 @@ about 1.4x faster than one. Under a user's distribution, or with a count no spli
 device.
 
 Without callbacks nothing runs between epochs, so `EPOCH_BLOCK` epochs run in one program call
-(`loops.epochs_chunk`), each over the batch order its own epoch would draw and followed by its validation. Like any other program, a
-population's is kept in the program cache, the split one included, so running a search again compiles nothing.
+(`loops.epochs_chunk`), each over the batch order its own epoch would draw and followed by its validation.
+Like any other program, a population's is kept in the program cache, the split one included, so running a
+search again compiles nothing.
 
 Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
 own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
@@ -356,20 +357,13 @@ class Population:
         fresh = self._fresh_metrics(engine)  # placed once: the programs read their inputs, never overwrite them
         if watched:
             members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
-        if not watched and chunk >= steps:  # nothing to do between epochs: blocks of epochs in one call each
+        in_blocks = not watched and chunk >= steps  # nothing runs between epochs: blocks of epochs, one call each
+        if in_blocks:
             if val is not None:
                 val.batch_size, val.max_steps = val_batch, validation_steps
-            due = functools.partial(_due, freq=validation_freq)
-            for part, run in train.epoch_blocks(runner, list(range(initial_epoch, epochs)), EPOCH_BLOCK, shuffle,
-                                                shuffle_seed, val, due):
-                members, logs = run(members._replace(states=members.states._replace(metrics_variables=fresh)))
-                logs, val_logs = logs if val is not None else (logs, None)
-                record = ([(epoch, val is not None and due(epoch)) for epoch in part], logs, val_logs)
-                records.append(record)
-                if verbose:
-                    for epoch, logs, val_logs in _per_epoch([record], jax.device_get([record[1:]])):
-                        self._print_epoch(epoch, epochs, logs, val_logs)
-        for epoch in range(initial_epoch, epochs) if not records else ():
+            members, records = self._fit_blocks(train, val, runner, members, fresh, range(initial_epoch, epochs),
+                                                shuffle, shuffle_seed, validation_freq, verbose)
+        for epoch in () if in_blocks else range(initial_epoch, epochs):
             if watched:
                 members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
             members = members._replace(states=members.states._replace(metrics_variables=fresh))
@@ -420,6 +414,20 @@ class Population:
                 lists[i].on_epoch_end(epoch, _member_logs(i, logs, val_logs))
             lists[i].on_train_end(_member_logs(i, *fetched[-1][1:]) if fetched else {})
         return [model.history for model in self.models]
+
+    def _fit_blocks(self, train, val, runner, members, fresh, epochs, shuffle, seed, validation_freq, verbose):
+        """Train (and validate) `epochs` in blocks of `EPOCH_BLOCK`, one program call each -> (members, the fit's
+        records: per block ([(epoch, validated)], logs, val_logs), logs with a [members, block] axis)."""
+        due = functools.partial(_due, freq=validation_freq)
+        records = []
+        for part, run in train.epoch_blocks(runner, list(epochs), EPOCH_BLOCK, shuffle, seed, val, due):
+            members, logs = run(members._replace(states=members.states._replace(metrics_variables=fresh)))
+            logs, val_logs = logs if val is not None else (logs, None)
+            records.append(([(epoch, val is not None and due(epoch)) for epoch in part], logs, val_logs))
+            if verbose:
+                for epoch, logs, val_logs in _per_epoch(records[-1:], jax.device_get([records[-1][1:]])):
+                    self._print_epoch(epoch, epochs.stop, logs, val_logs)
+        return members, records
 
     def _callback_lists(self, callbacks, verbose, epochs, steps, member_callbacks=None):
         """One CallbackList per member (its History, a deep copy of `callbacks`, as Keras Tuner gives each
