@@ -150,24 +150,25 @@ class ArrayData:
         `validation` (an ArrayData, its batch_size and max_steps set) (state, (logs, val_logs) [block]), where
         `due(epoch)` tells the epochs evaluated). Every epoch gathers its batches through the order `chunks`
         would draw for it, and evaluates as `chunks` of the validation data would, so training is the same."""
-        steps, bs = self.steps, self.batch_size
-        rows = min(self.n, steps * bs)
-        order = loops.sample_order(self.n, max(self.n, steps * bs), bool(shuffle))
+        rows, order = self._whole_epoch(shuffle)
         checks = None if validation is None else (validation.steps, validation.batch_size)
-        program = runner.epochs(block, steps, bs, False, checks)
+        program = runner.epochs(block, self.steps, self.batch_size, False, checks)
         arrays = self.on_device()
         val = ()
         if validation is not None:
-            val_rows = min(validation.n, validation.steps * validation.batch_size)
-            val_order = loops.sample_order(validation.n, max(validation.n, validation.steps * validation.batch_size),
-                                           False)()
-            val = (validation.on_device(), val_order, val_rows)
+            val_rows, val_order = validation._whole_epoch(False)
+            val = (validation.on_device(), val_order(), val_rows)
         for first in range(0, len(epochs), block):
             part = epochs[first:first + block]
             orders = np.stack([order(seed, epoch) for epoch in part] + [order(seed, 0)] * (block - len(part)))
             live = np.arange(block) < len(part)
             flags = (np.array([bool(due(epoch)) for epoch in part] + [False] * (block - len(part))),) if val else ()
             yield part, functools.partial(_run_block, program, arrays, orders, live, rows, val + flags)
+
+    def _whole_epoch(self, shuffle):
+        """(rows an epoch uses, order(seed, epoch)) for epochs run as one chunk, as `_plan` makes them."""
+        span = self.steps * self.batch_size
+        return min(self.n, span), loops.sample_order(self.n, max(self.n, span), bool(shuffle))
 
     def _plan(self, runner, chunk, shuffle):
         """What every epoch of one fit shares: programs, row ranges, batch specs (made once, reused)."""
