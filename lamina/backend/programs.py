@@ -239,11 +239,10 @@ def _devices_in_order(spread):
     """The devices a program for `spread` runs on, in the order its executable lists them (that of the one mesh
     all its spread arguments share), or None when they share no mesh or span other processes (not stored)."""
     meshes = {getattr(s, "mesh", None) for s in spread}
-    if len(meshes) != 1 or None in meshes or not hasattr(next(iter(meshes)), "device_ids"):
+    if len(meshes) != 1 or not hasattr(next(iter(meshes)), "device_ids"):
         return None
-    mesh = next(iter(meshes))
     local = {d.id: d for d in jax.local_devices()}
-    ids = np.asarray(mesh.device_ids).ravel().tolist()
+    ids = _device_ids(spread[0])
     return [local[i] for i in ids] if all(i in local for i in ids) else None
 
 

@@ -146,9 +146,9 @@ class ArrayData:
 
     def epoch_blocks(self, runner, epochs, block, shuffle=False, seed=0, validation=None, due=None):
         """`epochs` (a list) in blocks of up to `block`, each one call of one program (`runner.epochs`), for fits
-        whose epochs are one chunk each: yields (the block's epochs, run(state) -> (state, logs [block]), or with
-        `validation` (an ArrayData, its batch_size and max_steps set) (state, (logs, val_logs) [block]), where
-        `due(epoch)` tells the epochs evaluated). Every epoch gathers its batches through the order `chunks`
+        whose epochs are one chunk each: yields (the block's epochs, run(state) -> (state, (logs, val_logs)
+        [block])); val_logs is None without `validation` (an ArrayData, its batch_size and max_steps set), and
+        `due(epoch)` tells the epochs evaluated. Every epoch gathers its batches through the order `chunks`
         would draw for it, and evaluates as `chunks` of the validation data would, so training is the same."""
         rows, order = self._whole_epoch(shuffle)
         checks = None if validation is None else (validation.steps, validation.batch_size)
@@ -162,8 +162,8 @@ class ArrayData:
             part = epochs[first:first + block]
             orders = np.stack([order(seed, epoch) for epoch in part] + [order(seed, 0)] * (block - len(part)))
             live = np.arange(block) < len(part)
-            flags = (np.array([bool(due(epoch)) for epoch in part] + [False] * (block - len(part))),) if val else ()
-            yield part, functools.partial(_run_block, program, arrays, orders, live, rows, val + flags)
+            validate = np.array([bool(val and due(epoch)) for epoch in part] + [False] * (block - len(part)))
+            yield part, functools.partial(_run_block, program, arrays, orders, live, validate, rows, val)
 
     def _whole_epoch(self, shuffle):
         """(rows an epoch uses, order(seed, epoch)) for epochs run as one chunk, as `_plan` makes them."""
@@ -229,8 +229,8 @@ class _Plan(NamedTuple):
     steps: int
 
 
-def _run_block(program, arrays, orders, live, rows, val, state):
-    return program(state, None, arrays, orders, live, 0, rows, *val)
+def _run_block(program, arrays, orders, live, validate, rows, val, state):
+    return program(state, None, arrays, orders, live, validate, 0, rows, *val)
 
 
 def _gather(program, arrays, order, start_row, limit):

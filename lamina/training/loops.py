@@ -57,18 +57,18 @@ def gather_chunk(step, final_logs, steps, batch_size, guard=False):
 
 
 def epochs_chunk(step, final_logs, steps, batch_size, guard=False, validation=None):
-    """fn(state, logs, arrays, orders [E, length], live [E], start_row, n, *val) -> (state, logs [E]), or with
-    `validation` (state, (logs [E], val_logs [E])): E epochs of `gather_chunk`, epoch e over `orders[e]`, each
-    from the metric variables `state` holds on entry (fresh ones), in one program. Epochs with `live[e]` False
-    are passed over (their logs are the state's, unused): a block of E epochs also runs the last, shorter one.
+    """fn(state, logs, arrays, orders [E, length], live [E], validate [E], start_row, n, *val) -> (state, (logs
+    [E], val_logs [E] or None)): E epochs of `gather_chunk`, epoch e over `orders[e]`, each from the metric
+    variables `state` holds on entry (fresh ones), in one program. Epochs with `live[e]` False are passed over
+    (their logs are the state's, unused): a block of E epochs also runs the last, shorter one.
 
     `validation`: (evaluate, evaluate_final, to_eval): a `gather_chunk` of test steps, its final logs function,
     and `to_eval(state, metrics)`, the evaluation state of a trained one. Then `val` is (val_arrays, val_order,
-    val_n, validate [E]), and after each epoch with `validate[e]` the trained state is evaluated from fresh
-    metric variables (what evaluation does to the state is not kept, as in `fit`)."""
+    val_n), and after each epoch with `validate[e]` the trained state is evaluated from fresh metric variables
+    (what evaluation does to the state is not kept, as in `fit`); without it `validate` is unused."""
     epoch = gather_chunk(step, final_logs, steps, batch_size, guard)
 
-    def chunk(state, logs, arrays, orders, live, start_row, n, *val):
+    def chunk(state, logs, arrays, orders, live, validate, start_row, n, *val):
         fresh = state.metrics_variables
 
         def run(state, order):
@@ -77,26 +77,18 @@ def epochs_chunk(step, final_logs, steps, batch_size, guard=False, validation=No
         def skip(state, order):  # logs of the same structure, from the state as it is (not traced twice)
             return state, final_logs(state, logs)
 
-        if validation is None:
-            def body(state, item):
-                order, on = item
-                return jax.lax.cond(on, run, skip, state, order)
-
-            return jax.lax.scan(body, state, (orders, live))
-
-        evaluate, evaluate_final, to_eval = validation
-        val_arrays, val_order, val_n, validate = val
-
-        def check(state):
-            return evaluate(to_eval(state, fresh), None, val_arrays, val_order, 0, val_n)[1]
-
-        def unchecked(state):
-            return evaluate_final(to_eval(state, fresh), None)
+        def checked(state, due):
+            if validation is None:
+                return None
+            evaluate, evaluate_final, to_eval = validation
+            val_arrays, val_order, val_n = val
+            return jax.lax.cond(due, lambda s: evaluate(to_eval(s, fresh), None, val_arrays, val_order, 0, val_n)[1],
+                                lambda s: evaluate_final(to_eval(s, fresh), None), state)
 
         def body(state, item):
             order, on, due = item
             state, epoch_logs = jax.lax.cond(on, run, skip, state, order)
-            return state, (epoch_logs, jax.lax.cond(on & due, check, unchecked, state))
+            return state, (epoch_logs, checked(state, on & due))
 
         return jax.lax.scan(body, state, (orders, live, validate))
 

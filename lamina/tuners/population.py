@@ -421,8 +421,7 @@ class Population:
         due = functools.partial(_due, freq=validation_freq)
         records = []
         for part, run in train.epoch_blocks(runner, list(epochs), EPOCH_BLOCK, shuffle, seed, val, due):
-            members, logs = run(members._replace(states=members.states._replace(metrics_variables=fresh)))
-            logs, val_logs = logs if val is not None else (logs, None)
+            members, (logs, val_logs) = run(members._replace(states=members.states._replace(metrics_variables=fresh)))
             records.append(([(epoch, val is not None and due(epoch)) for epoch in part], logs, val_logs))
             if verbose:
                 for epoch, logs, val_logs in _per_epoch(records[-1:], jax.device_get([records[-1][1:]])):
