@@ -633,3 +633,15 @@ def test_the_gemm_warm_up_runs_once_per_process(folder, monkeypatch):
     warmup.start()
     assert sum(programs.counts.values()) == before + 1
     assert len(os.listdir(folder)) == 1
+
+
+def test_xla_options_this_jaxlib_does_not_know_are_left_out():
+    options = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_experimental_ynn_fusion_type": ""}
+    assert programs.known_options(options, (0, 8, 1)) == options
+    assert programs.known_options(options, (0, 7, 2)) == {"xla_cpu_use_fusion_emitters": False}
+    assert programs.known_options(options, (0, 5, 1)) == {}
+    assert programs.known_options({"xla_other": 1}, (0, 4, 30)) == {"xla_other": 1}  # not in the table: kept
+    installed = programs.known_options(options)
+    compiled = jax.jit(lambda a: a + 1).lower(1.0).compile(compiler_options=installed)  # XLA accepts them all
+    assert float(compiled(1.0)) == 2.0
+    assert programs.CachedProgram(lambda a: a, lambda sig: None, compiler_options=options).compiler_options == installed

@@ -29,11 +29,17 @@ import io
 import json
 import os
 import pickle
+import re
 
 import jax
 import numpy as np
 
 from lamina.backend import program_store, program_trees
+
+#: The first jaxlib release that accepts each XLA option lamina sets; older releases lack what the option
+#: turns off (their XLA has no fusion emitters, no YNNPACK fusions), so it is left out there, where
+#: XLA would refuse it as unknown.
+OPTION_SINCE = {"xla_cpu_use_fusion_emitters": (0, 5, 3), "xla_cpu_experimental_ynn_fusion_type": (0, 8, 1)}
 
 #: The folder is pruned to this size, least recently used programs first.
 MAX_BYTES = 1 << 30
@@ -52,6 +58,21 @@ def configure(path=None, enabled=True):
     """Use `path` for stored programs (None: the environment's or the default folder), or turn the cache off."""
     global _setting
     _setting = False if not enabled else (path or default_directory())
+
+
+def known_options(options, version=None):
+    """`options` without those this jaxlib (`version`, default the installed one) does not know (`OPTION_SINCE`)."""
+    if version is None:
+        version = _jaxlib_version()
+    return {k: v for k, v in options.items() if version >= OPTION_SINCE.get(k, ())}
+
+
+@functools.lru_cache(maxsize=None)
+def _jaxlib_version():
+    import jaxlib.version
+
+    parts = [re.match(r"\d*", part).group() for part in jaxlib.version.__version__.split(".")[:3]]
+    return tuple(int(p or 0) for p in parts)
 
 
 def default_directory():
@@ -144,7 +165,7 @@ class CachedProgram:
 
     def __init__(self, fn, key_fn, layout=None, compiler_options=None):
         self.fn = fn
-        self.compiler_options = dict(compiler_options or {})
+        self.compiler_options = known_options(compiler_options or {})
         self.jitted = jax.jit(fn)
         self.key_fn = key_fn
         self.layout = layout

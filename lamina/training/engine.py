@@ -291,21 +291,23 @@ class Engine:
 
     # ----- programs --------------------------------------------------------------------------------
 
-    def program(self, name, fn, out=None):
+    def program(self, name, fn, out=None, options=None):
         """`fn` compiled (cached here and on disk under a key of the model and `name`). Under a distribution the
         program runs over its mesh (`out`: how its results lie, see `sharded.ProgramLayout`) and its keys hold
-        the mesh, so it is never taken for a one-device program."""
+        the mesh, so it is never taken for a one-device program. `options`: XLA options added to the model's."""
         dist = current_distribution()
         memo = name if dist is None else name + (("distribution", id(dist)),)
         found = self.programs.get(memo)
         if found is None or (dist is not None and found.layout.dist is not dist):
             model = self.model
             layout = None if dist is None else sharded.ProgramLayout(dist, out)
-            options = _compiler_options(model)
-            if options is not None and not options.get("xla_cpu_use_fusion_emitters", True):  # a small model
-                fn = products.traced_with_small_products(fn)
+            compiler_options = _compiler_options(model)
+            if compiler_options is not None and not compiler_options.get("xla_cpu_use_fusion_emitters", True):
+                fn = products.traced_with_small_products(fn)  # a small model
+            if options:
+                compiler_options = {**(compiler_options or {}), **options}
             found = programs.CachedProgram(fn, lambda signature: program_key.program_key(model, name, signature),
-                                           layout, options)
+                                           layout, compiler_options)
             self.programs[memo] = found
         return found
 
@@ -322,14 +324,15 @@ class Engine:
     def _runner(self, kind, vectorize=None):
         """Chunk runners for the data sources: compiled programs of `kind` ("train" / "test").
 
-        `vectorize`: None, or `(tag, wrap)` (`lamina.tuners.Population`): each chunk function becomes
-        `wrap(chunk)` (one running it for many members' stacked states) and its program names get `tag`.
+        `vectorize`: None, or a `lamina.tuners.population.Vectorized` (tag, wrap, compiler_options): each chunk
+        function becomes `wrap(chunk)` (one running it for many members' stacked states), its program names get
+        `tag` and it compiles with `compiler_options` added.
         """
         engine, s = self, self._steps(kind)
         tag = ("keras" if s.exact else "lamina", kind)
-        wrap = lambda chunk: chunk  # noqa: E731
+        wrap, options = (lambda chunk: chunk), None
         if vectorize is not None:
-            tag, wrap = tag + tuple(vectorize[0]), vectorize[1]
+            tag, wrap, options = tag + tuple(vectorize.tag), vectorize.wrap, vectorize.compiler_options
 
         dist = current_distribution()
 
@@ -346,7 +349,8 @@ class Engine:
             @staticmethod
             def gather(n_steps, batch_size, guard):
                 return engine.program(tag + ("gather", n_steps, batch_size, guard),
-                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)))
+                                      wrap(loops.gather_chunk(s.step, s.final, n_steps, batch_size, guard)),
+                                      options=options)
 
             @staticmethod
             def epochs(n_epochs, n_steps, batch_size, guard, validation=None):
@@ -360,12 +364,12 @@ class Engine:
                 name = tag + ("epochs", n_epochs, n_steps, batch_size, guard)
                 name += () if validation is None else ("validation",) + tuple(validation)
                 return engine.program(name, wrap(loops.epochs_chunk(s.step, s.final, n_steps, batch_size, guard,
-                                                                    checks)))
+                                                                    checks)), options=options)
 
             @staticmethod
             def stacked():
                 return engine.program(tag + ("stacked",), wrap(loops.stacked_chunk(s.step, s.final)),
-                                      out=None if dist is None else "chunk")
+                                      out=None if dist is None else "chunk", options=options)
 
         Runner.dist = dist
         return Runner

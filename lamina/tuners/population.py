@@ -6,8 +6,9 @@
     outputs = population.predict(x_test)               # one array per model
 
 The members' states (weights, optimizer and metric variables) are stacked along a new first axis
-and the engine's own compiled chunk of steps (`lamina.training.loops` over `steps.py`) runs under
-`jax.vmap`: one XLA call trains every member on the same batches. Float hyperparameters that differ
+and the engine's own compiled chunk of steps (`lamina.training.loops` over `steps.py`) runs vectorized
+over them (`backend.lanes.vmap_lanes`: `jax.vmap` with the members on the minor axis, so small products
+are multiply-reduce loops over the members): one XLA call trains every member on the same batches. Float hyperparameters that differ
 (learning rate, optimizer floats, regularizer factors, dropout rates) are inputs of that program
 (`lamina.tuners.varying`); anything else that differs is refused, naming the first difference.
 
@@ -45,7 +46,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lamina.backend import cpu_devices, products
+from lamina.backend import cpu_devices, lanes, products
 from lamina.backend.program_trees import register_namedtuple
 from lamina.backend.random import draw_key
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History
@@ -92,17 +93,27 @@ def _mesh(devices):
     return Mesh(np.array(devices), (MEMBERS,))
 
 
+class Vectorized(NamedTuple):
+    """The engine's `vectorize` argument (`Engine._runner`): program names get `tag`, each chunk function
+    becomes `wrap(chunk)`, and programs compile with `compiler_options` added."""
+
+    tag: tuple
+    wrap: object
+    compiler_options: dict
+
+
 def _vectorized(varying, mesh=None):
-    """The engine's `vectorize` argument: chunk functions run for every member under `jax.vmap`, and with
-    `mesh` (`member_mesh`) on each device's share of the members (`jax.shard_map`)."""
+    """`Vectorized`: chunk functions run for every member (`lanes.vmap_lanes`), and with `mesh`
+    (`member_mesh`) on each device's share of the members (`jax.shard_map`)."""
 
     def wrap(chunk):
         def members_chunk(members, logs, *data):
             def one(state, hyper, logs):
+                # products stay `dot_general`s: vmap_lanes makes the small ones loops over the members
                 with varying_lib.bound(varying, hyper), products.small_products(False):
                     return chunk(state, logs, *data)
 
-            states, logs = jax.vmap(one)(members.states, members.hyper, logs)
+            states, logs = lanes.vmap_lanes(one)(members.states, members.hyper, logs)
             return Members(states, members.hyper), logs
 
         if mesh is None:
@@ -117,7 +128,8 @@ def _vectorized(varying, mesh=None):
         return split_chunk
 
     split = () if mesh is None else (("members over devices", mesh.size),)
-    return ("population",) + split + tuple(v.path for v in varying), wrap
+    return Vectorized(("population", "lanes") + split + tuple(v.path for v in varying), wrap,
+                      lanes.compiler_options())
 
 
 def _per_epoch(records, fetched):
@@ -247,7 +259,7 @@ class Population:
         if not need:
             return
         template = self._template
-        tag, _ = _vectorized(self.varying)
+        tag = _vectorized(self.varying).tag
 
         def init(params, hyper):
             def one(params, hyper):
@@ -517,14 +529,15 @@ class Population:
         members = self._stacked(PredictState, syncs)
         n_steps = -(-n // batch_size)
         order = loops.sample_order(n, n_steps * batch_size, False)()
-        tag, wrap = _vectorized(self.varying, self._mesh)
+        vectorized = _vectorized(self.varying, self._mesh)
         step = engine._predict_step()
 
         def gather(state, logs, x, order):  # the form `wrap` expects: (state, logs, *data) -> (state, logs)
             outputs, state = loops.predict_gather(step, n_steps, batch_size)(state, x, order)
             return state, outputs
 
-        program = engine.program(("lamina", "predict") + tag + ("gather", n_steps, batch_size), wrap(gather))
+        program = engine.program(("lamina", "predict") + vectorized.tag + ("gather", n_steps, batch_size),
+                                 vectorized.wrap(gather), options=vectorized.compiler_options)
         members, outputs = program(members, None, x, order)
         outputs = jax.device_get(outputs)
         for sync, state in zip(syncs, _unstack(members.states, len(self.models))):
