@@ -7,8 +7,8 @@ takes 3.4 us with loops against 5.8 us with library calls. The engine traces the
 compiles with XLA's loop emitters (`training.engine.SMALL_MODEL_WEIGHTS`) inside `small_products()`, and
 `Dense` computes `matmul` here: products of at most `MAX_TERMS` multiply-adds of float32/float64 operands
 become loops there; anything else stays `jnp.matmul`. The sums are the same up to float rounding.
-Vectorized over many models (`tuners.Population`), the loops ran 2.5x slower than the library's batched
-products, so a population's programs keep them.
+A population's programs (`tuners.Population`) keep `dot_general`: `backend.lanes` makes the small ones loops
+over the members, laid out for that.
 """
 
 import contextlib
@@ -28,7 +28,7 @@ _state = threading.local()
 @contextlib.contextmanager
 def small_products(enabled=True):
     """Within the block (while a program is traced), `matmul` of small operands is a multiply-reduce loop
-    (`enabled` False: a library call again, e.g. under `jax.vmap`, where the loops cost more than the calls)."""
+    (`enabled` False: `dot_general` again, e.g. in a population, where `backend.lanes` lays the loops out)."""
     before = getattr(_state, "on", False)
     _state.on = enabled
     try:
