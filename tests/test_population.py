@@ -312,3 +312,22 @@ def test_members_split_over_the_cpu_cores_train_as_alone(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
     assert run.stdout.split()[-1] == "ok", run.stdout[-3000:]
+
+
+@pytest.mark.parametrize("count, logs, val_logs", [
+    (3, {"loss": np.float32([0.5, 0.25, 1 / 3]), "accuracy": np.float32([1, 0, 0.5])}, None),
+    (3, {"loss": np.float32([0.5, 0.25, 0.1]), "out": {"b_mae": np.int32([1, 2, 3]), "a": np.bool_([1, 0, 1])}},
+     {"loss": np.float32([0.7, 0.2, 0.3])}),
+    (2, {"loss": np.float32([0.5, 0.25]), "confusion": np.float32([[1, 2], [3, 4]])}, None),  # not one number each
+    (1, {"loss": np.float32([0.5])}, {"loss": np.float32([0.6])}),
+    (2, {}, {}),
+])
+def test_all_members_logs_at_once_equal_each_members_own(count, logs, val_logs):
+    from lamina.tuners.population import _member_logs, _members_logs
+
+    rows = _members_logs(count, logs, val_logs)
+    want = [_member_logs(i, logs, val_logs) for i in range(count)]
+    assert [list(r) for r in rows] == [list(w) for w in want]  # the same names in the same order
+    for row, own in zip(rows, want):
+        for name, value in own.items():
+            assert type(row[name]) is type(value) and np.array_equal(row[name], value), name

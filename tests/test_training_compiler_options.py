@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import lamina as keras
+from lamina.backend import lanes, programs
 from lamina.training import engine
 
 pytestmark = pytest.mark.skipif(jax.default_backend() != "cpu", reason="the fast-compile options are XLA:CPU's")
@@ -58,4 +59,5 @@ def test_population_programs_follow_their_members_size(hidden):
     vectorized = {name: p for name, p in members[0]._engine.programs.items() if "population" in str(name)}
     assert len(vectorized) >= 2  # epochs with their validation, and predict (initial slots come from NumPy)
     want = {"xla_cpu_use_fusion_emitters": False} if hidden == 12 else {}
+    want = programs.known_options({**want, **lanes.compiler_options()})  # and the options for the members' lanes
     assert all(p.compiler_options == want for p in vectorized.values())

@@ -39,7 +39,8 @@ from lamina.backend import program_store, program_trees
 #: The first jaxlib release that accepts each XLA option lamina sets; older releases lack what the option
 #: turns off (their XLA has no fusion emitters, no YNNPACK fusions), so it is left out there, where
 #: XLA would refuse it as unknown.
-OPTION_SINCE = {"xla_cpu_use_fusion_emitters": (0, 5, 3), "xla_cpu_experimental_ynn_fusion_type": (0, 8, 1)}
+OPTION_SINCE = {"xla_cpu_use_fusion_emitters": (0, 5, 3), "xla_cpu_experimental_ynn_fusion_type": (0, 8, 1),
+                "xla_cpu_copy_insertion_use_region_analysis": (0, 5, 0)}
 
 #: The folder is pruned to this size, least recently used programs first.
 MAX_BYTES = 1 << 30

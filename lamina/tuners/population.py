@@ -154,6 +154,25 @@ def _member_logs(i, logs, val_logs=None):
     return row
 
 
+def _members_logs(count, logs, val_logs=None):
+    """`[_member_logs(i, logs, val_logs) for i in range(count)]`, each log's values converted once for all."""
+    columns = [_columns(tree, count) for tree in (logs, val_logs) if tree is not None]
+    if any(c is None for c in columns):
+        return [_member_logs(i, logs, val_logs) for i in range(count)]
+    names = list(columns[0]) + [f"val_{k}" for k in (columns[1] if len(columns) > 1 else ())]
+    values = [v for c in columns for v in c.values()]
+    return [dict(zip(names, row)) for row in zip(*values)] if values else [{} for _ in range(count)]
+
+
+def _columns(logs, count):
+    """{name: [float per member]} in `_pythonify`'s order, or None where a log is not one number per member."""
+    out = _pythonify(logs) if count > 1 else None
+    if out is None or not all(isinstance(v, np.ndarray) and v.shape == (count,) and v.dtype.kind in "biuf"
+                              for v in out.values()):
+        return None
+    return {k: [float(x) for x in v.tolist()] for k, v in out.items()}
+
+
 def _check_alike(states):
     """Every member's state holds the same arrays (count, shapes, dtypes) as models[0]'s, else a clear error."""
     for i, state in enumerate(states[1:], start=1):
@@ -418,13 +437,14 @@ class Population:
                 lists[i].on_train_end(last[i])
             return [model.history for model in self.models]
         fetched = _per_epoch(records, jax.device_get([(logs, val_logs) for _, logs, val_logs in records]))
+        rows = [(epoch, _members_logs(len(self.models), logs, val_logs)) for epoch, logs, val_logs in fetched]
         for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
             sync.write(state)
             _finalize_variables(model, epochs)
             lists[i].on_train_begin()
-            for epoch, logs, val_logs in fetched:
-                lists[i].on_epoch_end(epoch, _member_logs(i, logs, val_logs))
-            lists[i].on_train_end(_member_logs(i, *fetched[-1][1:]) if fetched else {})
+            for epoch, logs in rows:
+                lists[i].on_epoch_end(epoch, logs[i])
+            lists[i].on_train_end(dict(rows[-1][1][i]) if rows else {})
         return [model.history for model in self.models]
 
     def _fit_blocks(self, train, val, runner, members, fresh, epochs, shuffle, seed, validation_freq, verbose):
