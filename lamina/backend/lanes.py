@@ -4,8 +4,8 @@
 a batched product of tiny matrices as a loop of GEMM library calls (~1 us each). With the axis last, a
 product of small per-model matrices is a fused multiply-reduce whose innermost loop runs over the models
 (one SIMD lane each), and elementwise work (activations, optimizer updates) runs over the same lanes.
-Measured on a 2-core EPYC, 16 Pima models (8-12-8-1, batch 10, Adam): 25 us per training step against
-45 us under `jax.vmap`.
+Measured on a 2-core EPYC, 32 Pima models (8-12-8-1, batch 10, Adam, 16 per core): an epoch of 77 steps
+takes 2.3 ms against 3.5 ms under `jax.vmap`.
 
 `vmap_lanes(fn)(*args)` equals `jax.vmap(fn)(*args)` (every argument mapped over axis 0, results stacked
 on axis 0; sums up to float rounding). It traces `fn` for one model and evaluates the jaxpr with every
@@ -19,7 +19,8 @@ mapped value `x` of per-model shape S held as S + [models]:
 
 Values that depend on no mapped input stay unmapped (computed once for every model). When a product has
 more than `MAX_TERMS` multiply-adds per model, the jaxpr runs under `jax.vmap` instead: batched GEMMs beat
-loops there, and their neighbours are best laid out as they are.
+loops there, and their neighbours are best laid out as they are. So it does on other backends than the CPU,
+whose batched products are not loops of library calls.
 """
 
 import math
@@ -57,7 +58,7 @@ def vmap_lanes(fn):
                for a in leaves]
         closed, shapes = jax.make_jaxpr(lambda *ls: fn(*jax.tree_util.tree_unflatten(tree, ls)),
                                         return_shape=True)(*one)
-        if _all_products_small(closed.jaxpr):
+        if jax.default_backend() == "cpu" and _all_products_small(closed.jaxpr):
             lanes = _Lanes(size)
             outs, flags = lanes.closed(closed, [_moveaxis(a, 0, -1) for a in leaves], [True] * len(leaves))
             outs = [_moveaxis(lanes.mapped(o, f), -1, 0) for o, f in zip(outs, flags)]
