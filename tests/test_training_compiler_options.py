@@ -12,6 +12,9 @@ from lamina.training import engine
 pytestmark = pytest.mark.skipif(jax.default_backend() != "cpu", reason="the fast-compile options are XLA:CPU's")
 
 
+SMALL = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_copy_insertion_use_region_analysis": True}
+
+
 def mlp(hidden):
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(hidden, activation="relu"),
                               keras.layers.Dense(1, activation="sigmoid")])
@@ -27,7 +30,7 @@ def test_small_models_compile_with_the_loop_emitters_and_big_ones_with_the_defau
         model.fit(x, y, epochs=1, batch_size=10, verbose=0)
         model.predict(x, verbose=0)
     for program in small._engine.programs.values():
-        assert program.compiler_options == {"xla_cpu_use_fusion_emitters": False}
+        assert program.compiler_options == programs.known_options(SMALL)
     assert big._engine.programs and all(p.compiler_options == {} for p in big._engine.programs.values())
 
 
@@ -58,6 +61,6 @@ def test_population_programs_follow_their_members_size(hidden):
     population.predict(x)
     vectorized = {name: p for name, p in members[0]._engine.programs.items() if "population" in str(name)}
     assert len(vectorized) >= 2  # epochs with their validation, and predict (initial slots come from NumPy)
-    want = {"xla_cpu_use_fusion_emitters": False} if hidden == 12 else {}
+    want = SMALL if hidden == 12 else {}
     want = programs.known_options({**want, **lanes.compiler_options()})  # and the options for the members' lanes
     assert all(p.compiler_options == want for p in vectorized.values())

@@ -107,11 +107,15 @@ SMALL_MODEL_WEIGHTS = 16_384
 
 
 def _compiler_options(model):
-    """XLA options for the model's programs: fast compilation for small models on the CPU, else none."""
+    """XLA options for the model's programs: for small models on the CPU, fast compilation, and copy insertion
+    by region analysis (no copy of each updated weight in the step's loop: the warm 150-epoch Pima fit
+    0.062-0.072 s -> 0.056-0.068 s, compile time unchanged); else none."""
     if jax.default_backend() != "cpu":
         return None
     weights = sum(math.prod(v.shape) for v in model.weights)
-    return {"xla_cpu_use_fusion_emitters": False} if weights <= SMALL_MODEL_WEIGHTS else None
+    if weights > SMALL_MODEL_WEIGHTS:
+        return None
+    return {"xla_cpu_use_fusion_emitters": False, "xla_cpu_copy_insertion_use_region_analysis": True}
 
 
 def _output_names(model, spec):
