@@ -26,6 +26,7 @@ whose batched products are not loops of library calls.
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
@@ -60,20 +61,13 @@ def vmap_lanes(fn):
                                         return_shape=True)(*one)
         if jax.default_backend() == "cpu" and _all_products_small(closed.jaxpr):
             lanes = _Lanes(size)
-            outs, flags = lanes.closed(closed, [_moveaxis(a, 0, -1) for a in leaves], [True] * len(leaves))
-            outs = [_moveaxis(lanes.mapped(o, f), -1, 0) for o, f in zip(outs, flags)]
+            outs, flags = lanes.closed(closed, [jnp.moveaxis(a, 0, -1) for a in leaves], [True] * len(leaves))
+            outs = [jnp.moveaxis(lanes.mapped(o, f), -1, 0) for o, f in zip(outs, flags)]
         else:  # large products run best as batched GEMMs, their neighbours in the same layout
             outs = jax.vmap(lambda *ls: jax.core.eval_jaxpr(closed.jaxpr, closed.consts, *ls))(*leaves)
         return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), outs)
 
     return mapped
-
-
-def _moveaxis(x, source, destination):
-    """`x` with axis `source` moved to `destination` (a transpose; none for a vector)."""
-    perm = list(range(np.ndim(x)))
-    perm.insert(destination % len(perm), perm.pop(source % len(perm)))
-    return lax.transpose(x, perm) if perm != sorted(perm) else x
 
 
 def _all_products_small(jaxpr):
