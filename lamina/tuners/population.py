@@ -8,9 +8,9 @@
 The members' states (weights, optimizer and metric variables) are stacked along a new first axis
 and the engine's own compiled chunk of steps (`lamina.training.loops` over `steps.py`) runs vectorized
 over them (`backend.lanes.vmap_lanes`: `jax.vmap` with the members on the minor axis, so small products
-are multiply-reduce loops over the members): one XLA call trains every member on the same batches. Float hyperparameters that differ
-(learning rate, optimizer floats, regularizer factors, dropout rates) are inputs of that program
-(`lamina.tuners.varying`); anything else that differs is refused, naming the first difference.
+are multiply-reduce loops over the members): one XLA call trains every member on the same batches. Float
+hyperparameters that differ (learning rate, optimizer floats, regularizer factors, dropout rates) are inputs
+of that program (`lamina.tuners.varying`); anything else that differs is refused, naming the first difference.
 
 Every member trains as it would alone: `fit` draws the shuffle exactly as `model.fit` does (one
 draw from the global seed stream), so after `keras.utils.set_random_seed(s)` each member's losses
