@@ -295,6 +295,68 @@ def test_member_callbacks_reach_their_own_member_uncopied():
 
 
 
+class _Peek(keras.callbacks.Callback):
+    """Says it reads its model only at the epochs in `looks`; records the first kernel at every epoch end."""
+
+    def __init__(self, looks=()):
+        super().__init__()
+        self.looks, self.epochs, self.kernels = set(looks), 0, []
+
+    def _reads_model(self, logs):
+        return self.epochs in self.looks
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        self.kernels.append(self.model.get_weights()[0].copy())
+
+
+def test_weights_are_written_back_when_a_members_callbacks_may_look():
+    """After each epoch a member's weights reach its Variables only when one of its callbacks may look
+    (`Callback._reads_model`; History never does); they are brought up to date before the members are read
+    back (another member's scheduler assigned a learning rate) and at the end, so every member trains as alone."""
+    class Halve(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 0.5)
+
+    trials = TRIALS["adam"]
+    alone = _build(trials)
+    for i, model in enumerate(alone):
+        _fit(model.fit, epochs=4, callbacks=[Halve()] if i == 2 else [])
+    together = _build(trials)
+    peeks = [_Peek(looks={1}), _Peek()]
+    histories = _fit(Population(together).fit, epochs=4, member_callbacks=[[peeks[0]], [peeks[1]], [Halve()]])
+    _assert_same_training(alone, together, histories)
+    initial = _build(trials[1:2])[0].get_weights()[0]
+    # member 1 never looks: its Variables were written when member 2's assignment made the population
+    # read every member back (after epoch 1, before epoch 2), and at the end
+    np.testing.assert_array_equal(peeks[1].kernels[0], initial)
+    np.testing.assert_array_equal(peeks[1].kernels[1], initial)
+    assert not np.array_equal(peeks[1].kernels[2], initial)
+    np.testing.assert_array_equal(peeks[1].kernels[2], peeks[1].kernels[3])
+    # member 0 looks after its second epoch only: it sees that epoch's weights then
+    assert not np.array_equal(peeks[0].kernels[1], peeks[0].kernels[0])
+    np.testing.assert_array_equal(peeks[0].kernels[2], peeks[0].kernels[1])
+
+
+def test_an_error_in_a_callback_leaves_every_member_with_its_last_state():
+    class Fail(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("stop here")
+
+    trials = TRIALS["adam"][:2]
+    alone = _build(trials)
+    for model in alone:
+        _fit(model.fit, epochs=2)
+    together = _build(trials)
+    with pytest.raises(RuntimeError, match="stop here"):
+        _fit(Population(together).fit, epochs=4, member_callbacks=[[Fail()], [_Peek()]])
+    for lone, model in zip(alone, together):
+        for a, b in zip(lone.get_weights(), model.get_weights()):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
 def test_members_split_over_the_cpu_cores_train_as_alone(tmp_path):
     """With two CPU devices (lamina asks for one per core; this process keeps one, so a child runs it) each trains
     half of the members in a loop of its own: every member still trains as alone, evaluate and predict agree, a

@@ -67,6 +67,12 @@ class Callback:
     def wants_every_batch(self, kind="train"):
         return self.batch_interval(kind) == 1
 
+    def _reads_model(self, logs):
+        """Whether this callback may read or change the model's variables from this epoch's end (whose logs are
+        `logs`) until the next epoch's end. A `Population` writes a member's trained state back to its Variables
+        after an epoch only when one of its callbacks may (the others see it at the end of `fit`). Default True."""
+        return True
+
 
 class BatchCounter:
     """Counts the batches a training run has done from the batch hooks it gets (at chunk ends, so batch 3

@@ -14,6 +14,9 @@ class History(Callback):
     def on_train_begin(self, logs=None):
         self.epoch = []
 
+    def _reads_model(self, logs):
+        return False
+
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():

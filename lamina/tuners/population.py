@@ -31,7 +31,9 @@ search again compiles nothing.
 Callbacks act per member: each member gets its own deep copies (as Keras Tuner gives each trial its
 own), so EarlyStopping stops members one by one (a stopped member's state is kept; the others train
 on) and ReduceLROnPlateau / LearningRateScheduler change one member's learning rate. With callbacks
-the members' weights are written back after every epoch (callbacks may look); without, once at the end.
+a member's weights are written back after an epoch when one of its callbacks may look (`Callback._reads_model`:
+History never does, a tuner's best-epoch tracker only when the epoch is its best so far), and before the members
+are read back after an assignment; without callbacks, once at the end.
 
 Not supported (refused with a clear error): callbacks that need batch hooks or test hooks, or
 BackupAndRestore; generators / datasets as data; models that run Keras-form steps (an overridden
@@ -205,10 +207,15 @@ def _stack(states):
     return _stack_trees(states)
 
 
-def _unstack(state, count):
-    """A state with a leading [members] axis -> `count` member states (one transfer each way)."""
+def _unstack(state, indices):
+    """A state with a leading [members] axis -> the member states at `indices` (one transfer each way)."""
     host = jax.device_get(state)
-    return jax.device_put([jax.tree_util.tree_map(lambda a: a[i], host) for i in range(count)])
+    return jax.device_put([jax.tree_util.tree_map(lambda a: a[i], host) for i in indices])
+
+
+def _reads_model(callback, logs):
+    """Whether `callback` may read or change its model between this epoch's end (`logs`) and the next's."""
+    return callback._reads_model(logs) if isinstance(callback, Callback) else True
 
 
 class Population:
@@ -290,7 +297,7 @@ class Population:
         params = _stack_trees([[v.value for v in self.models[i].trainable_variables] for i in need])
         hyper = {k: v[need] for k, v in varying_lib.hyper_values(self.varying).items()}
         slots = template._engine.initial_slots(("population", "optimizer-init") + tag[1:], init, params, hyper)
-        for i, member_slots in zip(need, _unstack(slots, len(need))):
+        for i, member_slots in zip(need, _unstack(slots, range(len(need)))):
             self.models[i]._engine._build_optimizer(slots=member_slots)
 
     def _place(self, tree):
@@ -382,54 +389,59 @@ class Population:
             model.stop_training = False
             model.history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
         active = list(range(len(self.models)))  # members not stopped by a callback
+        behind = []  # active members whose Variables lag their state in `members` (with callbacks)
         last = [{} for _ in self.models]  # each member's last epoch logs (with callbacks)
         records = []  # (epoch, logs, val_logs) on the device (History only: fetched at the end)
         watched = any(cbs.user_callbacks for cbs in lists)
         fresh = self._fresh_metrics(engine)  # placed once: the programs read their inputs, never overwrite them
         if watched:
-            members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin())
+            members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_train_begin(), behind)
         in_blocks = not watched and chunk >= steps  # nothing runs between epochs: blocks of epochs, one call each
         if in_blocks:
             if val is not None:
                 val.batch_size, val.max_steps = val_batch, validation_steps
             members, records = self._fit_blocks(train, val, runner, members, fresh, range(initial_epoch, epochs),
                                                 shuffle, shuffle_seed, validation_freq, verbose)
-        for epoch in () if in_blocks else range(initial_epoch, epochs):
-            if watched:
-                members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch))
-            members = members._replace(states=members.states._replace(metrics_variables=fresh))
-            source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
-            members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
-            val_logs = None
-            if val is not None and _due(epoch, validation_freq):
-                # As in Model.fit, training goes on from the trained state (what evaluation does to
-                # non-trainable variables is not carried into the next epoch).
-                trained = members.states
-                evaluating = Members(EvalState(trained.trainable_variables, trained.non_trainable_variables,
-                                               fresh_val), members.hyper)
-                val.batch_size, val.max_steps = val_batch, validation_steps
-                _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
-                                                quiet=True)
-            if verbose:
-                self._print_epoch(epoch, epochs, logs, val_logs)
-            if not watched:  # History only: the logs are fetched once, at the end
-                records.append((epoch, logs, val_logs))
-                continue
-            # Callbacks see each member's weights and logs after every epoch; a stopped member keeps its state
-            # (the program still computes it, for the others' sake, but nothing of it is kept).
-            fetched = jax.device_get((logs, val_logs))
-            states = _unstack(members.states, len(self.models))
-            for i in active:
-                syncs[i].write(states[i])
-
-            def end(i):
-                last[i] = _member_logs(i, *fetched)
-                lists[i].on_epoch_end(epoch, last[i])
-
-            members = self._after_hooks(members, syncs, active, end)
-            active = [i for i in active if not self.models[i].stop_training]
-            if not active:
-                break
+        try:
+            for epoch in () if in_blocks else range(initial_epoch, epochs):
+                if watched:
+                    members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_begin(epoch),
+                                                behind)
+                members = members._replace(states=members.states._replace(metrics_variables=fresh))
+                source = train.chunks(runner, chunk, epoch=epoch, shuffle=shuffle, seed=shuffle_seed)
+                members, logs = engine._run_epoch("train", source, members, None, None, quiet=True)
+                val_logs = None
+                if val is not None and _due(epoch, validation_freq):
+                    # As in Model.fit, training goes on from the trained state (what evaluation does to
+                    # non-trainable variables is not carried into the next epoch).
+                    trained = members.states
+                    evaluating = Members(EvalState(trained.trainable_variables, trained.non_trainable_variables,
+                                                   fresh_val), members.hyper)
+                    val.batch_size, val.max_steps = val_batch, validation_steps
+                    _, val_logs = engine._run_epoch("test", val.chunks(test_runner, val.steps), evaluating, None, None,
+                                                    quiet=True)
+                if verbose:
+                    self._print_epoch(epoch, epochs, logs, val_logs)
+                if not watched:  # History only: the logs are fetched once, at the end
+                    records.append((epoch, logs, val_logs))
+                    continue
+                # Callbacks see each member's logs after every epoch, and its weights when one of its callbacks may
+                # look (`Callback._reads_model`; the others' Variables are `behind` until then). A stopped member
+                # keeps its state (the program still computes it, for the others' sake, but nothing of it is kept).
+                fetched = jax.device_get((logs, val_logs))
+                for i in active:
+                    last[i] = _member_logs(i, *fetched)
+                looking = [i for i in active if any(_reads_model(cb, last[i]) for cb in lists[i].callbacks)]
+                self._write_back(members.states, syncs, looking)
+                behind[:] = [i for i in active if i not in looking]
+                members = self._after_hooks(members, syncs, active, lambda i: lists[i].on_epoch_end(epoch, last[i]),
+                                            behind)
+                self._write_back(members.states, syncs, [i for i in behind if self.models[i].stop_training], behind)
+                active = [i for i in active if not self.models[i].stop_training]
+                if not active:
+                    break
+        finally:  # an error in a callback, or an interrupt: every Variable holds its member's last state
+            self._write_back(members.states, syncs, list(behind), behind)
         if watched:
             for model in self.models:
                 _finalize_variables(model, epochs)
@@ -438,8 +450,8 @@ class Population:
             return [model.history for model in self.models]
         fetched = _per_epoch(records, jax.device_get([(logs, val_logs) for _, logs, val_logs in records]))
         rows = [(epoch, _members_logs(len(self.models), logs, val_logs)) for epoch, logs, val_logs in fetched]
-        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
-            sync.write(state)
+        self._write_back(members.states, syncs, range(len(self.models)))
+        for i, model in enumerate(self.models):
             _finalize_variables(model, epochs)
             lists[i].on_train_begin()
             for epoch, logs in rows:
@@ -481,12 +493,24 @@ class Population:
                     "ReduceLROnPlateau, CSVLogger, ...) are supported. Train this member alone with `model.fit`.")
         return lists
 
-    def _after_hooks(self, members, syncs, active, hook):
+    def _write_back(self, states, syncs, indices, behind=None):
+        """Store the members `indices` of the stacked `states` in their models' Variables (and take them out of
+        `behind`, the list of members whose Variables lag)."""
+        indices = list(indices)
+        if indices:
+            for i, state in zip(indices, _unstack(states, indices)):
+                syncs[i].write(state)
+        if behind is not None:
+            behind[:] = [i for i in behind if i not in indices]
+
+    def _after_hooks(self, members, syncs, active, hook, behind):
         """Run `hook(i)` for the active members; if any assigned a Variable (new weights, a new learning rate),
-        the members' stacked state is read again from the Variables."""
+        the members' stacked state is read again from the Variables (those `behind` are brought up to date
+        first)."""
         for i in active:
             hook(i)
         if any(syncs[i].changed() for i in active):
+            self._write_back(members.states, syncs, list(behind), behind)
             fresh = self._stacked(TrainState, syncs, fresh_metrics=False)
             members = members._replace(states=fresh.states)
         return members
@@ -524,8 +548,8 @@ class Population:
         members, logs = engine._run_epoch("test", data.chunks(runner, data.steps), members, None, None, quiet=True)
         logs = jax.device_get(logs)
         out = []
-        for i, (model, sync, state) in enumerate(zip(self.models, syncs, _unstack(members.states, len(self.models)))):
-            sync.write(state)
+        self._write_back(members.states, syncs, range(len(self.models)))
+        for i, model in enumerate(self.models):
             row = _pythonify(jax.tree_util.tree_map(lambda a: a[i], logs))
             out.append(row if return_dict else model._engine._in_metrics_order(row))
         return out
@@ -560,6 +584,5 @@ class Population:
                                  vectorized.wrap(gather), options=vectorized.compiler_options)
         members, outputs = program(members, None, x, order)
         outputs = jax.device_get(outputs)
-        for sync, state in zip(syncs, _unstack(members.states, len(self.models))):
-            sync.write(state)
+        self._write_back(members.states, syncs, range(len(self.models)))
         return [jax.tree_util.tree_map(lambda a: np.asarray(a[i][:n]), outputs) for i in range(len(self.models))]

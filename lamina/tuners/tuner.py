@@ -67,6 +67,9 @@ class _BestEpoch:
         outer = self
 
         class Tracker(Callback):
+            def _reads_model(self, logs):
+                return outer.improves(logs)
+
             def on_epoch_end(self, epoch, logs=None):
                 outer.update(self.model, epoch, logs or {})
 
@@ -76,12 +79,17 @@ class _BestEpoch:
         self.model = None
         self.snapshot = None
 
+    def improves(self, logs):
+        """Whether an epoch with `logs` is better than the best so far (then `update` copies the variables)."""
+        value = logs.get(self.objective.name)
+        return value is not None and self.objective.better(float(value), self.value)
+
     def update(self, model, epoch, logs):
         from lamina.backend import tracking
 
-        value = logs.get(self.objective.name)
-        if value is None or not self.objective.better(float(value), self.value):
+        if not self.improves(logs):
             return
+        value = logs[self.objective.name]
         self.value, self.model = float(value), model
         self.snapshot = {path: np.array(v.value) for path, v in tracking.variables_by_path(model).items()}
 
