@@ -97,6 +97,55 @@ def test_scan_whose_unmapped_carry_becomes_mapped_and_unmapped_values_stay_unmap
     assert count.shape == (M,) and counts.shape == (M, 5)
 
 
+def _scan_carries(fn, *args):
+    """The carry counts of the scans in the program `vmap_lanes(fn)` makes, outermost first."""
+    counts = []
+
+    def visit(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "scan":
+                counts.append(eqn.params["num_carry"])
+            for param in eqn.params.values():
+                for sub in param if isinstance(param, (tuple, list)) else (param,):
+                    sub = getattr(sub, "jaxpr", sub)
+                    if hasattr(sub, "eqns"):
+                        visit(sub)
+
+    visit(jax.make_jaxpr(lanes.vmap_lanes(fn))(*args).jaxpr)
+    return counts
+
+
+def test_a_loop_of_steps_carries_same_shaped_values_stacked_and_an_outer_loop_does_not():
+    """Adam-like steps: each weight with its two slots (and the float counters) stacked in the inner loop's
+    carry; the integer counter, an unmapped carry and the outer loop's carries stay as they are."""
+    def steps(carry, x):
+        w, m, v, b, bm, bv, loss_sum, square_sum, t, scale = carry
+        loss, (gw, gb) = jax.value_and_grad(lambda w, b: jnp.mean((x @ w + b) ** 2), argnums=(0, 1))(w, b)
+        m, bm = 0.9 * m + 0.1 * gw, 0.9 * bm + 0.1 * gb
+        v, bv = 0.99 * v + 0.01 * gw * gw, 0.99 * bv + 0.01 * gb * gb
+        w, b = w - 0.1 * m / (jnp.sqrt(v) + 1e-7), b - 0.1 * bm / (jnp.sqrt(bv) + 1e-7)
+        return (w, m, v, b, bm, bv, loss_sum + loss, square_sum + loss * loss, t + 1, scale * 2.0), loss
+
+    def fit(w, b):
+        zw, zb = jnp.zeros_like(w), jnp.zeros_like(b)
+        carry = (w, zw, zw, b, zb, zb, 0.0, 0.0, 0, 1.0)
+        return lax.scan(steps, carry, X.reshape(5, 2, 8))
+
+    def epochs(w, b):
+        def epoch(carry, _):
+            w, b, last = carry
+            (new, _, _, b, *_), losses = fit(w, b)
+            return (new, b, w), losses
+        return lax.scan(epoch, (w, b, w), None, length=3)
+
+    w, b = _rand(M, 8, 3), _rand(M, 3, seed=4)
+    _same(fit, w, b)
+    _same(epochs, w, b)
+    # inner: w+m+v, b+bm+bv, the two float sums stacked; the int counter and the unmapped `scale` alone
+    assert _scan_carries(fit, w, b) == [5]
+    assert _scan_carries(epochs, w, b) == [3, 5]
+
+
 def test_cond_with_unmapped_and_mapped_index():
     def fn(h, k):
         a = lax.cond(X[0, 0] > 0, lambda h: (h * 2, X[0]), lambda h: (h - 1, h[0]), h)

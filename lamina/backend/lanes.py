@@ -14,7 +14,11 @@ mapped value `x` of per-model shape S held as S + [models]:
 - elementwise and reduce primitives run as they are (their axes are unchanged);
 - `dot_general` becomes a multiply-reduce over the contracted axes, laid out [contracted..., batch...,
   lhs free..., rhs free..., models];
-- `scan`, `cond` (unmapped index) and calls (`jit`, custom derivatives, remat) are evaluated inside;
+- `scan`, `cond` (unmapped index) and calls (`jit`, custom derivatives, remat) are evaluated inside; an
+  innermost loop (the steps) carries its mapped values of one shape and dtype stacked, so a weight and its
+  optimizer slots update in one kernel (XLA:CPU fuses no sibling outputs). A 16-member Pima step then runs
+  35 kernels instead of 44 (one is a copy of each stacked carry), an epoch 1.7-1.8 ms instead of 2.3 ms;
+  compiling takes ~0.1 s longer;
 - anything else runs through `jax.vmap` of that one primitive, its result moved to the last axis.
 
 Values that depend on no mapped input stay unmapped (computed once for every model). When a product has
@@ -264,14 +268,18 @@ class _Lanes:
         in_flags = list(flags[:nc]) + carry_flags + list(flags[nc + nk:])
         y_flags = self.out_flags(body.jaxpr, in_flags)[nk:]
 
-        def step(carry, x):
-            outs, out_flags = self.closed(body, list(consts) + list(carry) + list(x), in_flags)
-            new = [self.mapped(o, f) if want else o for o, f, want in zip(outs[:nk], out_flags[:nk], carry_flags)]
-            return new, outs[nk:]
+        # A loop of steps carries each weight with its optimizer slots: stacked, they update in one kernel. An
+        # outer loop (over epochs) runs its body rarely, and stacking there only costs compile time.
+        pack, unpack = (list, list) if _has_loop(body.jaxpr) else _carry_groups(init, carry_flags)
 
-        carry, ys = lax.scan(step, init, xs, length=params["length"], reverse=params["reverse"],
+        def step(carry, x):
+            outs, out_flags = self.closed(body, list(consts) + unpack(carry) + list(x), in_flags)
+            new = [self.mapped(o, f) if want else o for o, f, want in zip(outs[:nk], out_flags[:nk], carry_flags)]
+            return pack(new), outs[nk:]
+
+        carry, ys = lax.scan(step, pack(init), xs, length=params["length"], reverse=params["reverse"],
                              unroll=params["unroll"])
-        return list(carry) + list(ys), carry_flags + y_flags
+        return unpack(carry) + list(ys), carry_flags + y_flags
 
     def _cond(self, vals, flags, params):
         index, operands, op_flags = vals[0], vals[1:], list(flags[1:])
@@ -285,6 +293,45 @@ class _Lanes:
 
         outs = lax.switch(index, [branch(b) for b in params["branches"]], *operands)
         return list(outs), out_flags
+
+
+def _has_loop(jaxpr):
+    """Whether `jaxpr` (open) holds a scan or while loop, in any nested jaxpr (calls, cond branches) too."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("scan", "while"):
+            return True
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (tuple, list)) else (param,):
+                sub = getattr(sub, "jaxpr", sub)
+                if hasattr(sub, "eqns") and _has_loop(sub):
+                    return True
+    return False
+
+
+def _carry_groups(carry, flags):
+    """(pack, unpack): the mapped carries of one shape and dtype stacked on a new first axis (a weight and its
+    optimizer slots then update in one loop), and back."""
+    groups = {}
+    for i, (c, f) in enumerate(zip(carry, flags)):
+        if f:
+            groups.setdefault((np.shape(c), np.dtype(c.dtype)), []).append(i)
+    groups = [g for g in groups.values() if len(g) > 1]
+    grouped = {i for g in groups for i in g}
+    alone = [i for i in range(len(carry)) if i not in grouped]
+
+    def pack(values):
+        return [values[i] for i in alone] + [jnp.stack([values[i] for i in g]) for g in groups]
+
+    def unpack(packed):
+        out = [None] * len(carry)
+        for i, v in zip(alone, packed):
+            out[i] = v
+        for g, stacked in zip(groups, packed[len(alone):]):
+            for k, i in enumerate(g):
+                out[i] = stacked[k]
+        return out
+
+    return pack, unpack
 
 
 def compiler_options():
